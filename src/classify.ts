@@ -1,0 +1,75 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { callbackSchemas, type CallbackKind } from './schemas/kinds.js'
+
+type Body = Record<string, unknown>
+
+const MESSAGE_CHAT_TYPES = new Set(['chat', 'groupchat', 'chatroom'])
+const BODY_KINDS = new Set(['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom'])
+const RECEIPT_KINDS = new Set(['read_ack', 'delivery_ack', 'channel_ack'])
+
+function field (value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Body)[key] : undefined
+}
+
+function messageKind (payload: unknown): CallbackKind {
+  const bodies = field(payload, 'bodies')
+  const first = Array.isArray(bodies) ? bodies[0] : undefined
+  const type = field(first, 'type')
+  if (type === 'txt' && field(first, 'subType') === 'sub_combine') return 'combine'
+  return typeof type === 'string' && BODY_KINDS.has(type) ? type as CallbackKind : 'unknown'
+}
+
+/**
+ * Names the shape of a callback from the fields that tell the envelopes apart, in the order of
+ * spec §5.0. It looks at discriminating fields only; the kind's schema then checks the rest.
+ */
+export function shapeOf (body: Body): CallbackKind {
+  if (body.event === 'group_op_event') return 'group_op'
+  if (body.eventType === 'keyword_alert') return 'keyword_alert'
+  if (body.eventType === 'moderation') return 'moderation'
+  if (body.step === 'push') return 'offline_push'
+  const chatType = body.chat_type
+  if (chatType === undefined) {
+    return typeof body.user === 'string' && body.status !== undefined && body.reason !== undefined ? 'user_status' : 'unknown'
+  }
+  if (typeof chatType !== 'string') return 'unknown'
+  if (MESSAGE_CHAT_TYPES.has(chatType)) return messageKind(body.payload)
+  if (RECEIPT_KINDS.has(chatType)) return chatType as CallbackKind
+  switch (chatType) {
+    case 'recall':
+    case 'edit':
+    case 'roster':
+    case 'muc':
+      return chatType
+    case 'notify': {
+      const type = field(body.payload, 'type')
+      return type === 'reaction' || type === 'thread' ? type : 'unknown'
+    }
+    default:
+      return 'unknown'
+  }
+}
+
+const checks = Object.fromEntries(
+  Object.entries(callbackSchemas).map(([kind, schema]) => [kind, TypeCompiler.Compile(schema)])
+) as { [K in CallbackKind]: TypeCheck<typeof callbackSchemas[K]> }
+
+export interface Classification {
+  kind: CallbackKind
+  /** Why a callback was routed as `unknown`; absent otherwise. */
+  reason?: string
+}
+
+/**
+ * Routes a signed callback to a kind. A callback that looks like a kind but does not fit its
+ * schema is routed as `unknown` rather than rejected: Easemob's docs disagree with themselves
+ * often enough that a real callback must still reach a handler (spec §7).
+ */
+export function classify (body: Body): Classification {
+  const kind = shapeOf(body)
+  if (kind === 'unknown') return { kind, reason: 'unrecognised envelope or body type' }
+  const check = checks[kind]
+  if (check.Check(body)) return { kind }
+  const error = check.Errors(body).First()
+  return { kind: 'unknown', reason: `looks like ${kind} but ${error === undefined ? 'does not fit its schema' : `${error.path || '/'}: ${error.message}`}` }
+}

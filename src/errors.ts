@@ -1,0 +1,41 @@
+import createError from '@fastify/error'
+
+// Every failure the plugin can answer with. Codes are stable: users match on them in logs and alerts.
+
+export const ERR_NO_SECRET = createError(
+  'FST_ERR_EASEMOB_NO_SECRET',
+  'no Easemob callback secret configured: pass `secrets` (one per console rule) or set the insecure development switch',
+  500
+)
+export const ERR_BAD_OPTION = createError('FST_ERR_EASEMOB_BAD_OPTION', 'invalid option %s: %s', 500)
+
+export const ERR_BAD_JSON = createError('FST_ERR_EASEMOB_BAD_JSON', 'request body is not valid JSON: %s', 400)
+export const ERR_EMPTY_BODY = createError('FST_ERR_EASEMOB_EMPTY_BODY', 'request body is empty; Easemob sends a JSON object', 400)
+export const ERR_PROTO_POISONING = createError(
+  'FST_ERR_EASEMOB_PROTO_POISONING',
+  'request body contains a forbidden key (__proto__ or constructor.prototype)',
+  400
+)
+export const ERR_INVALID_ENVELOPE = createError('FST_ERR_EASEMOB_INVALID_ENVELOPE', 'invalid callback: %s', 400)
+
+export const ERR_SIGNATURE_MISSING = createError(
+  'FST_ERR_EASEMOB_SIGNATURE_MISSING',
+  'callback has no `security` field; Easemob signs every callback with md5(callId + secret + timestamp)',
+  401
+)
+export const ERR_SIGNATURE_MALFORMED = createError(
+  'FST_ERR_EASEMOB_SIGNATURE_MALFORMED',
+  '`security` must be 32 hexadecimal characters (an MD5 digest)',
+  401
+)
+export const ERR_SIGNATURE_MISMATCH = createError(
+  'FST_ERR_EASEMOB_SIGNATURE_MISMATCH',
+  '`security` does not match md5(callId + secret + timestamp) for any configured secret',
+  401
+)
+
+export const ERR_HANDLER_FAILED = createError(
+  'FST_ERR_EASEMOB_HANDLER_FAILED',
+  'the %s handler failed; answering 500 so that Easemob retries once',
+  500
+)

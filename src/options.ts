@@ -1,0 +1,118 @@
+import type { FastifyRequest } from 'fastify'
+import { ERR_BAD_OPTION, ERR_NO_SECRET } from './errors.js'
+import type { CallbackEvent, CallbackKind, MessageEvent } from './schemas/kinds.js'
+import { MemoryReplayStore } from './store/memory.js'
+import type { ReplayStore } from './store/types.js'
+
+export type CallbackHandler<E> = (event: E, request: FastifyRequest) => unknown
+
+/**
+ * Handlers by kind. A callback goes to its own kind, then to `message` when it is a chat message,
+ * then to `*`. Kinds without a handler are answered 200 all the same.
+ */
+export type CallbackHandlers = {
+  [K in CallbackKind]?: CallbackHandler<CallbackEvent<K>>
+} & {
+  message?: CallbackHandler<MessageEvent>
+  '*'?: CallbackHandler<CallbackEvent>
+}
+
+export type StaleReason = 'stale' | 'future'
+
+export interface EasemobCallbackOptions {
+  /** The secret of each console rule that points here; a callback passes when it matches any. Required. */
+  secrets?: string | readonly string[]
+  handlers?: CallbackHandlers
+  /**
+   * Signed callbacks whose timestamp is outside the freshness window: answered 200 (so Easemob
+   * neither retries nor counts a failure) and given only to this function. Default: logged only.
+   */
+  onStale?: (event: CallbackEvent, request: FastifyRequest, reason: StaleReason) => unknown
+  /** How old a callback may be, in ms. Default 300000 (5 minutes). */
+  maxAgeMs?: number
+  /** How far ahead of this server's clock a timestamp may be, in ms. Default 60000. */
+  maxFutureMs?: number
+  /** Where seen callIds are kept. Default: a `MemoryReplayStore` of `replayMaxEntries`. */
+  replayStore?: ReplayStore
+  /** Size bound of the default in-memory replay store. Default 100000. */
+  replayMaxEntries?: number
+  /** Largest accepted request body in bytes. Default 262144 (256 KiB). */
+  bodyLimit?: number
+  /** Clock in ms since the epoch, for tests. Default `Date.now`. */
+  now?: () => number
+  /**
+   * DEVELOPMENT ONLY: accept callbacks without checking `security`. Logged as an error at start.
+   * Default false; without secrets and without this switch the plugin refuses to register.
+   */
+  insecureSkipSignature?: boolean
+}
+
+export interface NormalisedOptions {
+  secrets: readonly string[]
+  handlers: CallbackHandlers
+  onStale: EasemobCallbackOptions['onStale']
+  maxAgeMs: number
+  maxFutureMs: number
+  replayStore: ReplayStore
+  bodyLimit: number
+  now: () => number
+  insecureSkipSignature: boolean
+}
+
+const HANDLER_KEYS = new Set<string>(['message', '*'])
+
+function positiveInteger (name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ERR_BAD_OPTION(name, `must be a positive integer, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function normaliseSecrets (secrets: EasemobCallbackOptions['secrets']): string[] {
+  if (secrets === undefined) return []
+  const list = typeof secrets === 'string' ? [secrets] : secrets
+  if (!Array.isArray(list)) throw new ERR_BAD_OPTION('secrets', 'must be a string or an array of strings')
+  for (const secret of list) {
+    if (typeof secret !== 'string' || secret.length === 0) {
+      throw new ERR_BAD_OPTION('secrets', 'every secret must be a non-empty string')
+    }
+  }
+  return [...new Set(list)]
+}
+
+function checkHandlers (handlers: unknown, kinds: readonly string[]): CallbackHandlers {
+  if (handlers === undefined) return {}
+  if (typeof handlers !== 'object' || handlers === null) throw new ERR_BAD_OPTION('handlers', 'must be an object of functions by kind')
+  for (const [key, handler] of Object.entries(handlers)) {
+    if (!kinds.includes(key) && !HANDLER_KEYS.has(key)) {
+      throw new ERR_BAD_OPTION('handlers', `unknown kind "${key}"; known kinds: ${[...kinds, ...HANDLER_KEYS].join(', ')}`)
+    }
+    if (typeof handler !== 'function') throw new ERR_BAD_OPTION(`handlers.${key}`, 'must be a function')
+  }
+  return handlers as CallbackHandlers
+}
+
+/** Checks every option once, at registration, so that a mistake fails the start and not a callback. */
+export function normaliseOptions (options: EasemobCallbackOptions, kinds: readonly string[]): NormalisedOptions {
+  const secrets = normaliseSecrets(options.secrets)
+  const insecureSkipSignature = options.insecureSkipSignature === true
+  if (secrets.length === 0 && !insecureSkipSignature) throw new ERR_NO_SECRET()
+  if (options.onStale !== undefined && typeof options.onStale !== 'function') throw new ERR_BAD_OPTION('onStale', 'must be a function')
+  if (options.now !== undefined && typeof options.now !== 'function') throw new ERR_BAD_OPTION('now', 'must be a function returning ms')
+  const store = options.replayStore
+  if (store !== undefined && (typeof store.claim !== 'function' || typeof store.release !== 'function')) {
+    throw new ERR_BAD_OPTION('replayStore', 'must have claim() and release()')
+  }
+  return {
+    secrets,
+    handlers: checkHandlers(options.handlers, kinds),
+    onStale: options.onStale,
+    maxAgeMs: positiveInteger('maxAgeMs', options.maxAgeMs, 300_000),
+    maxFutureMs: positiveInteger('maxFutureMs', options.maxFutureMs, 60_000),
+    replayStore: store ?? new MemoryReplayStore(positiveInteger('replayMaxEntries', options.replayMaxEntries, 100_000)),
+    bodyLimit: positiveInteger('bodyLimit', options.bodyLimit, 262_144),
+    now: options.now ?? Date.now,
+    insecureSkipSignature
+  }
+}

@@ -1,0 +1,49 @@
+import type { Static } from '@sinclair/typebox'
+import * as events from './events.js'
+import * as messages from './messages.js'
+
+/** One schema per handler kind: the single source of both validation and the handlers' types. */
+export const callbackSchemas = {
+  txt: messages.TxtMessage,
+  img: messages.ImgMessage,
+  audio: messages.AudioMessage,
+  video: messages.VideoMessage,
+  file: messages.FileMessage,
+  loc: messages.LocMessage,
+  cmd: messages.CmdMessage,
+  custom: messages.CustomMessage,
+  combine: messages.CombineMessage,
+  recall: events.RecallEvent,
+  read_ack: events.ReadAckEvent,
+  delivery_ack: events.DeliveryAckEvent,
+  channel_ack: events.ChannelAckEvent,
+  edit: events.EditEvent,
+  reaction: events.ReactionEvent,
+  thread: events.ThreadEvent,
+  user_status: events.UserStatusEvent,
+  roster: events.RosterEvent,
+  group_op: events.GroupOpEvent,
+  muc: events.MucEvent,
+  keyword_alert: events.KeywordAlertEvent,
+  moderation: events.ModerationEvent,
+  offline_push: events.OfflinePushEvent,
+  unknown: events.UnknownEvent
+} as const
+
+export type CallbackKind = keyof typeof callbackSchemas
+
+export const MESSAGE_KINDS = ['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom', 'combine'] as const
+export type MessageKind = typeof MESSAGE_KINDS[number]
+
+export const CALLBACK_KINDS = Object.keys(callbackSchemas) as CallbackKind[]
+
+/** The event a handler receives: the callback body as Easemob sent it, plus the `kind` it was routed as. */
+export type CallbackEvent<K extends CallbackKind = CallbackKind> = {
+  [P in K]: Static<typeof callbackSchemas[P]> & { kind: P }
+}[K]
+
+export type MessageEvent = CallbackEvent<MessageKind>
+
+export function isMessageKind (kind: CallbackKind): kind is MessageKind {
+  return (MESSAGE_KINDS as readonly string[]).includes(kind)
+}

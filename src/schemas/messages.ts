@@ -1,0 +1,40 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+import { AudioBody, CmdBody, CombineBody, CustomBody, FileBody, ImgBody, LocBody, TxtBody, VideoBody } from './bodies.js'
+import { envelopeFields, Ext, MessageId, serverFields } from './primitives.js'
+
+/** Envelope of chat messages and most message-like events (spec §5.0, "common message envelope"). */
+export const messageEnvelopeFields = {
+  ...envelopeFields,
+  ...serverFields,
+  eventType: Type.Optional(Type.String()),
+  chat_type: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  msg_id: MessageId,
+  group_id: Type.Optional(Type.String()),
+  content_type: Type.Optional(Type.String())
+}
+
+/** A message callback (`chat_type` chat/groupchat, spec §5.1) whose bodies are of one type. */
+function messageCallback<B extends TSchema> (body: B) {
+  return Type.Object({
+    ...messageEnvelopeFields,
+    payload: Type.Object({
+      bodies: Type.Array(body, { minItems: 1 }),
+      ext: Type.Optional(Ext),
+      from: Type.Optional(Type.String()),
+      to: Type.Optional(Type.String()),
+      type: Type.Optional(Type.String())
+    })
+  })
+}
+
+export const TxtMessage = messageCallback(TxtBody)
+export const ImgMessage = messageCallback(ImgBody)
+export const AudioMessage = messageCallback(AudioBody)
+export const VideoMessage = messageCallback(VideoBody)
+export const FileMessage = messageCallback(FileBody)
+export const LocMessage = messageCallback(LocBody)
+export const CmdMessage = messageCallback(CmdBody)
+export const CustomMessage = messageCallback(CustomBody)
+export const CombineMessage = messageCallback(CombineBody)
