@@ -10,7 +10,8 @@ const SCAN = { protoAction: 'error', constructorAction: 'error' } as const
  * parser is neither used nor changed. Each failure has its own error code and message.
  */
 export function useJsonParser (fastify: FastifyInstance): void {
-  fastify.removeContentTypeParser('application/json')
+  // Only JSON: Easemob never sends anything else, and a text body must get 415, not a confusing 400.
+  fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     const raw = text as string
     if (raw.length === 0) return done(new ERR_EMPTY_BODY(), undefined)
