@@ -1,13 +1,15 @@
 // Every type this package adds to Fastify, in one place. At run time these exist only inside the
 // plugin's own encapsulated context.
-import type { CallbackKind } from './schemas/kinds.js'
 
 /** What the per-callback log line reports; filled in as the request goes through the route. */
 export interface CallbackTrace {
   callId: string | undefined
-  kind: CallbackKind | undefined
-  /** dispatched | duplicate | stale | future | failed | rejected */
+  /** A handler kind for post-send callbacks; `pre-send:{kind}` for pre-send ones. */
+  kind: string | undefined
+  /** post-send: dispatched | duplicate | stale | future | failed | rejected; pre-send: pass | block | rewrite | fallback | duplicate */
   outcome: string
+  /** The pre-send rule that decided, when the policy names one. */
+  rule?: string
   /** Why an `unknown` callback was not recognised. */
   reason?: string
   error?: unknown
@@ -15,7 +17,7 @@ export interface CallbackTrace {
 
 export interface CallbackDispatcher {
   /** Runs the handlers for `event.kind`, then `message`, then `*`; rejects with the first failure. */
-  dispatch (event: { kind: CallbackKind }, request: import('fastify').FastifyRequest): Promise<void> | undefined
+  dispatch (event: { kind: import('./schemas/kinds.js').CallbackKind }, request: import('fastify').FastifyRequest): Promise<void> | undefined
 }
 
 declare module 'fastify' {

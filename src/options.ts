@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { ERR_BAD_OPTION, ERR_NO_SECRET } from './errors.js'
 import type { CallbackEvent, CallbackKind, MessageEvent } from './schemas/kinds.js'
+import type { PreSendDecision, PreSendMessage, PreSendReply } from './schemas/pre-send.js'
 import { MemoryReplayStore } from './store/memory.js'
 import type { ReplayStore } from './store/types.js'
 
@@ -18,6 +19,9 @@ export type CallbackHandlers = {
 }
 
 export type StaleReason = 'stale' | 'future'
+
+/** Decides a pre-send callback: pass (`valid: true`), block (`valid: false`) or rewrite (`payload`). */
+export type PreSendHandler = (message: PreSendMessage, request: FastifyRequest) => PreSendDecision | Promise<PreSendDecision>
 
 export interface EasemobCallbackOptions {
   /** The secret of each console rule that points here; a callback passes when it matches any. Required. */
@@ -45,6 +49,17 @@ export interface EasemobCallbackOptions {
    * Default false; without secrets and without this switch the plugin refuses to register.
    */
   insecureSkipSignature?: boolean
+  /**
+   * Enables `POST {prefix}/pre-send`: Easemob asks before delivering a message. Sync or async;
+   * its decision is sent as Easemob's exact reply.
+   */
+  preSend?: PreSendHandler
+  /** Time the `preSend` function has before the fallback is sent, in ms. Default 100 (Easemob waits 200). */
+  preSendBudgetMs?: number
+  /** Sent when `preSend` is late, throws or decides something unsendable. Default 'pass', as the console's. */
+  preSendFallback?: 'pass' | 'block' | PreSendReply
+  /** How many pre-send decisions are remembered for replays. Default 10000. */
+  preSendCacheEntries?: number
 }
 
 export interface NormalisedOptions {
@@ -57,6 +72,10 @@ export interface NormalisedOptions {
   bodyLimit: number
   now: () => number
   insecureSkipSignature: boolean
+  preSend: PreSendHandler | undefined
+  preSendBudgetMs: number
+  preSendFallback: PreSendReply
+  preSendCacheEntries: number
 }
 
 const HANDLER_KEYS = new Set<string>(['message', '*'])
@@ -67,6 +86,15 @@ function positiveInteger (name: string, value: unknown, fallback: number): numbe
     throw new ERR_BAD_OPTION(name, `must be a positive integer, got ${JSON.stringify(value)}`)
   }
   return value
+}
+
+function normaliseFallback (fallback: EasemobCallbackOptions['preSendFallback']): PreSendReply {
+  if (fallback === undefined || fallback === 'pass') return { valid: true }
+  if (fallback === 'block') return { valid: false }
+  if (typeof fallback !== 'object' || fallback === null || typeof fallback.valid !== 'boolean') {
+    throw new ERR_BAD_OPTION('preSendFallback', "must be 'pass', 'block' or a reply object with a boolean `valid`")
+  }
+  return fallback
 }
 
 function normaliseSecrets (secrets: EasemobCallbackOptions['secrets']): string[] {
@@ -100,6 +128,7 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
   if (secrets.length === 0 && !insecureSkipSignature) throw new ERR_NO_SECRET()
   if (options.onStale !== undefined && typeof options.onStale !== 'function') throw new ERR_BAD_OPTION('onStale', 'must be a function')
   if (options.now !== undefined && typeof options.now !== 'function') throw new ERR_BAD_OPTION('now', 'must be a function returning ms')
+  if (options.preSend !== undefined && typeof options.preSend !== 'function') throw new ERR_BAD_OPTION('preSend', 'must be a function')
   const store = options.replayStore
   if (store !== undefined && (typeof store.claim !== 'function' || typeof store.release !== 'function')) {
     throw new ERR_BAD_OPTION('replayStore', 'must have claim() and release()')
@@ -113,6 +142,10 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     replayStore: store ?? new MemoryReplayStore(positiveInteger('replayMaxEntries', options.replayMaxEntries, 100_000)),
     bodyLimit: positiveInteger('bodyLimit', options.bodyLimit, 262_144),
     now: options.now ?? Date.now,
-    insecureSkipSignature
+    insecureSkipSignature,
+    preSend: options.preSend,
+    preSendBudgetMs: positiveInteger('preSendBudgetMs', options.preSendBudgetMs, 100),
+    preSendFallback: normaliseFallback(options.preSendFallback),
+    preSendCacheEntries: positiveInteger('preSendCacheEntries', options.preSendCacheEntries, 10_000)
   }
 }
