@@ -18,6 +18,7 @@ type Verdict = { reply: string, outcome: string, rule?: string, reason?: string 
 
 /** Easemob's reply and nothing else: only its four fields, only when set, checked and measured. */
 function toReply (decision: PreSendDecision): string | string[] {
+  if (typeof decision !== 'object' || decision === null) return [`decision must be an object like {"valid": true}, got ${String(decision)}`]
   const reply: Record<string, unknown> = { valid: decision.valid }
   if (decision.code !== undefined) reply.code = decision.code
   if (decision.payload !== undefined) reply.payload = decision.payload
