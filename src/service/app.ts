@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import type { CallbackHandlers } from '../options.js'
 import easemobCallback from '../plugin.js'
 import type { ServiceConfig } from './config.js'
@@ -28,7 +28,7 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
     // The plugin logs one line per callback with its outcome; Fastify's two per request would be noise.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true
   })
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
