@@ -23,7 +23,8 @@ function replayKey (body: Body): string {
 /** `POST /`: post-send callbacks. Signature has been checked by the time the handler runs. */
 const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
   const { maxAgeMs, maxFutureMs, replayStore, now, onStale } = options
-  const memory = maxAgeMs + maxFutureMs
+  // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
+  const memory = maxAgeMs + maxFutureMs + 1
 
   fastify.post<{ Body: Body, Reply: CallbackReply }>('/', {
     bodyLimit: options.bodyLimit,

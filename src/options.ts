@@ -113,6 +113,7 @@ function checkHandlers (handlers: unknown, kinds: readonly string[]): CallbackHa
   if (handlers === undefined) return {}
   if (typeof handlers !== 'object' || handlers === null) throw new ERR_BAD_OPTION('handlers', 'must be an object of functions by kind')
   for (const [key, handler] of Object.entries(handlers)) {
+    if (handler === undefined) continue
     if (!kinds.includes(key) && !HANDLER_KEYS.has(key)) {
       throw new ERR_BAD_OPTION('handlers', `unknown kind "${key}"; known kinds: ${[...kinds, ...HANDLER_KEYS].join(', ')}`)
     }

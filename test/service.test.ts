@@ -1,0 +1,172 @@
+// The standalone service: configuration from the environment, and the app it builds.
+import t from 'tap'
+import { buildService } from '../src/service/app.js'
+import { ConfigError, loadConfig, type ServiceConfig } from '../src/service/config.js'
+import { LEVEL, logCapture, NOW, post, recorder, sample, signed } from './helpers/callbacks.js'
+
+function problemsOf (env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  return []
+}
+
+t.test('loadConfig: defaults', async t => {
+  const config = loadConfig({ EASEMOB_SECRETS: 's1' })
+  t.same(config, {
+    port: 8081,
+    host: '0.0.0.0',
+    secrets: ['s1'],
+    insecureSkipSignature: false,
+    maxAgeSeconds: 300,
+    maxFutureSeconds: 60,
+    replayMaxEntries: 100_000,
+    bodyLimit: 262_144,
+    logLevel: 'info'
+  })
+})
+
+t.test('loadConfig: EASEMOB_SECRETS is a trimmed comma list', async t => {
+  t.same(loadConfig({ EASEMOB_SECRETS: ' new-secret , old-secret ,, ' }).secrets, ['new-secret', 'old-secret'])
+  t.same(loadConfig({ EASEMOB_SECRETS: 'one' }).secrets, ['one'])
+})
+
+t.test('loadConfig: every variable is read', async t => {
+  const config = loadConfig({
+    PORT: '9000',
+    HOST: '127.0.0.1',
+    EASEMOB_SECRETS: 'a,b',
+    EASEMOB_INSECURE_SKIP_SIGNATURE: 'false',
+    EASEMOB_MAX_AGE_SECONDS: '120',
+    EASEMOB_MAX_FUTURE_SECONDS: '5',
+    EASEMOB_REPLAY_MAX_ENTRIES: '50',
+    EASEMOB_BODY_LIMIT: '4096',
+    LOG_LEVEL: 'debug'
+  })
+  t.same(config, {
+    port: 9000,
+    host: '127.0.0.1',
+    secrets: ['a', 'b'],
+    insecureSkipSignature: false,
+    maxAgeSeconds: 120,
+    maxFutureSeconds: 5,
+    replayMaxEntries: 50,
+    bodyLimit: 4096,
+    logLevel: 'debug'
+  })
+})
+
+const BAD_VALUES: Array<[string, string]> = [
+  ['PORT', 'abc'],
+  ['PORT', '0'],
+  ['PORT', '70000'],
+  ['LOG_LEVEL', 'loud'],
+  ['EASEMOB_MAX_AGE_SECONDS', '0'],
+  ['EASEMOB_MAX_AGE_SECONDS', '-5'],
+  ['EASEMOB_MAX_FUTURE_SECONDS', '1.5'],
+  ['EASEMOB_INSECURE_SKIP_SIGNATURE', 'yes'],
+  ['EASEMOB_INSECURE_SKIP_SIGNATURE', '1'],
+  ['EASEMOB_REPLAY_MAX_ENTRIES', 'many'],
+  ['EASEMOB_BODY_LIMIT', '100'],
+  ['HOST', '']
+]
+
+for (const [name, value] of BAD_VALUES) {
+  t.test(`loadConfig: ${name}=${JSON.stringify(value)} is reported by variable name`, async t => {
+    t.throws(() => loadConfig({ EASEMOB_SECRETS: 's', [name]: value }), ConfigError)
+    const problems = problemsOf({ EASEMOB_SECRETS: 's', [name]: value })
+    t.equal(problems.length, 1, 'exactly one problem')
+    t.ok(problems[0].startsWith(`${name}=${JSON.stringify(value)}`), problems[0])
+    t.match(problems[0], /expected/)
+  })
+}
+
+t.test('loadConfig: several problems are reported at once', async t => {
+  const env = { PORT: 'abc', LOG_LEVEL: 'loud', EASEMOB_MAX_AGE_SECONDS: '0', EASEMOB_INSECURE_SKIP_SIGNATURE: 'yes' }
+  const problems = problemsOf(env)
+  t.equal(problems.length, 4)
+  for (const name of Object.keys(env)) t.ok(problems.some(problem => problem.startsWith(`${name}=`)), name)
+  const error = (() => { try { loadConfig(env) } catch (e) { return e as Error } })()
+  t.type(error, ConfigError)
+  t.equal(error?.name, 'ConfigError')
+  for (const name of Object.keys(env)) t.match(error?.message, name, 'the message lists every variable')
+})
+
+t.test('loadConfig: missing secrets are refused unless the insecure switch is on', async t => {
+  for (const env of [{}, { EASEMOB_SECRETS: '' }, { EASEMOB_SECRETS: ' , ,' }, { EASEMOB_INSECURE_SKIP_SIGNATURE: 'false' }]) {
+    const problems = problemsOf(env)
+    t.equal(problems.length, 1, JSON.stringify(env))
+    t.match(problems[0], /EASEMOB_SECRETS/)
+    t.match(problems[0], /EASEMOB_INSECURE_SKIP_SIGNATURE=true/, 'names the way out')
+  }
+  const insecure = loadConfig({ EASEMOB_INSECURE_SKIP_SIGNATURE: 'true' })
+  t.equal(insecure.insecureSkipSignature, true)
+  t.same(insecure.secrets, [])
+})
+
+t.test('loadConfig does not read process.env by itself', async t => {
+  t.throws(() => loadConfig({}), ConfigError)
+})
+
+function config (overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return { ...loadConfig({ EASEMOB_SECRETS: 'test-secret' }), ...overrides }
+}
+
+t.test('buildService answers GET /healthz and POST / with a signed sample', async t => {
+  const app = await buildService(config(), { logger: false, now: () => NOW })
+  t.teardown(() => app.close())
+  const health = await app.inject({ method: 'GET', url: '/healthz' })
+  t.equal(health.statusCode, 200)
+  t.same(health.json(), { status: 'ok' })
+
+  const res = await post(app, signed(sample('post_chat_txt')))
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { status: 'ok' })
+  t.same((await post(app, signed(sample('post_chat_txt')))).json(), { status: 'duplicate' })
+  t.equal((await post(app, signed(sample('post_chat_txt'), { secret: 'other', callId: 'x' }))).statusCode, 401)
+  t.equal((await app.inject({ method: 'GET', url: '/elsewhere' })).statusCode, 404)
+})
+
+t.test('buildService takes every sample', async t => {
+  const rec = recorder(['*'])
+  const app = await buildService(config(), { logger: false, now: () => NOW, handlers: rec.handlers })
+  t.teardown(() => app.close())
+  for (const name of ['post_chat_txt', 'post_group_create', 'post_user_login', 'post_recall', 'legacy_sample_project_video_as_audio']) {
+    t.equal((await post(app, signed(sample(name)))).statusCode, 200, name)
+  }
+  t.equal(rec.calls.length, 5)
+})
+
+t.test('buildService applies the configuration', async t => {
+  const app = await buildService(config({ secrets: ['rotated', 'test-secret'], maxAgeSeconds: 10, bodyLimit: 2048 }), { logger: false, now: () => NOW })
+  t.teardown(() => app.close())
+  t.equal((await post(app, signed(sample('post_chat_txt'), { secret: 'rotated', callId: 'r' }))).statusCode, 200, 'both secrets')
+  t.same((await post(app, signed(sample('post_chat_txt'), { callId: 'old', timestamp: NOW - 10_001 }))).json(), { status: 'stale' }, 'maxAgeSeconds in seconds')
+  t.same((await post(app, signed(sample('post_chat_txt'), { callId: 'fresh', timestamp: NOW - 10_000 }))).json(), { status: 'ok' })
+  const big = signed({ ...sample('post_chat_txt'), callId: 'big', pad: 'x'.repeat(2048) })
+  t.equal((await post(app, big)).statusCode, 413, 'bodyLimit')
+})
+
+t.test('buildService with the insecure switch takes unsigned callbacks', async t => {
+  const app = await buildService(config({ secrets: [], insecureSkipSignature: true }), { logger: false, now: () => NOW })
+  t.teardown(() => app.close())
+  const body: Record<string, unknown> = { ...sample('post_chat_txt'), timestamp: NOW }
+  delete body.security
+  t.equal((await post(app, JSON.stringify(body))).statusCode, 200)
+})
+
+t.test('buildService logs one line per callback and nothing for health checks', async t => {
+  const logs = logCapture()
+  const app = await buildService(config(), { logger: { level: 'info', stream: logs.stream }, now: () => NOW })
+  t.teardown(() => app.close())
+  await app.inject({ method: 'GET', url: '/healthz' })
+  await post(app, signed(sample('post_chat_txt')))
+  const lines = logs.lines.filter(line => line.level >= LEVEL.info)
+  t.equal(lines.length, 1, 'request logging is off; the plugin\'s line is the only one')
+  t.equal(lines[0]?.msg, 'easemob callback')
+  t.equal(lines[0]?.callId, sample('post_chat_txt').callId)
+  t.notMatch(logs.text(), 'hello bob')
+})
