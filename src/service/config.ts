@@ -13,7 +13,11 @@ export const ServiceConfig = Type.Object({
   maxFutureSeconds: Type.Integer({ minimum: 1 }),
   replayMaxEntries: Type.Integer({ minimum: 1 }),
   bodyLimit: Type.Integer({ minimum: 1024 }),
-  logLevel: Type.Union(LOG_LEVELS.map(level => Type.Literal(level)))
+  logLevel: Type.Union(LOG_LEVELS.map(level => Type.Literal(level))),
+  /** Path of the pre-send rules file; empty: no pre-send route. */
+  presendRules: Type.String(),
+  presendBudgetMs: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  presendFallback: Type.Union([Type.Literal('pass'), Type.Literal('block')])
 })
 
 export type ServiceConfig = Static<typeof ServiceConfig>
@@ -28,7 +32,10 @@ export const ENVIRONMENT = [
   ['EASEMOB_MAX_FUTURE_SECONDS', 'maxFutureSeconds', '60', 'a positive integer'],
   ['EASEMOB_REPLAY_MAX_ENTRIES', 'replayMaxEntries', '100000', 'a positive integer'],
   ['EASEMOB_BODY_LIMIT', 'bodyLimit', '262144', 'bytes, an integer of at least 1024'],
-  ['LOG_LEVEL', 'logLevel', 'info', LOG_LEVELS.join(', ')]
+  ['LOG_LEVEL', 'logLevel', 'info', LOG_LEVELS.join(', ')],
+  ['PRESEND_RULES', 'presendRules', '', 'the path of a JSON or YAML rules file'],
+  ['PRESEND_BUDGET_MS', 'presendBudgetMs', '100', 'milliseconds, an integer from 1 to 10000'],
+  ['PRESEND_FALLBACK', 'presendFallback', 'pass', '"pass" or "block"']
 ] as const
 
 export class ConfigError extends Error {
@@ -43,7 +50,9 @@ function parseValue (key: string, text: string): unknown {
     case 'secrets': return text.split(',').map(secret => secret.trim()).filter(secret => secret.length > 0)
     case 'insecureSkipSignature': return text === 'true' ? true : text === 'false' ? false : text
     case 'host':
-    case 'logLevel': return text
+    case 'logLevel':
+    case 'presendRules':
+    case 'presendFallback': return text
     default: return /^\s*\d+\s*$/.test(text) ? Number(text) : text
   }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { buildService } from './app.js'
+import { RulesFileError } from '../presend/rules/index.js'
 import { ConfigError, loadConfig } from './config.js'
 
 let config
@@ -11,7 +12,14 @@ try {
   process.exit(1)
 }
 
-const app = await buildService(config)
+let app
+try {
+  app = await buildService(config)
+} catch (error) {
+  if (!(error instanceof RulesFileError)) throw error
+  process.stderr.write(`fastify-easemob-callback: ${error.message}\n`)
+  process.exit(1)
+}
 
 // Stop accepting, let in-flight callbacks finish (Fastify's close waits for them), then exit.
 let closing = false
