@@ -25,7 +25,10 @@ t.test('loadConfig: defaults', async t => {
     maxFutureSeconds: 60,
     replayMaxEntries: 100_000,
     bodyLimit: 262_144,
-    logLevel: 'info'
+    logLevel: 'info',
+    presendRules: '',
+    presendBudgetMs: 100,
+    presendFallback: 'pass'
   })
 })
 
@@ -44,7 +47,10 @@ t.test('loadConfig: every variable is read', async t => {
     EASEMOB_MAX_FUTURE_SECONDS: '5',
     EASEMOB_REPLAY_MAX_ENTRIES: '50',
     EASEMOB_BODY_LIMIT: '4096',
-    LOG_LEVEL: 'debug'
+    LOG_LEVEL: 'debug',
+    PRESEND_RULES: 'rules.yaml',
+    PRESEND_BUDGET_MS: '80',
+    PRESEND_FALLBACK: 'block'
   })
   t.same(config, {
     port: 9000,
@@ -55,7 +61,10 @@ t.test('loadConfig: every variable is read', async t => {
     maxFutureSeconds: 5,
     replayMaxEntries: 50,
     bodyLimit: 4096,
-    logLevel: 'debug'
+    logLevel: 'debug',
+    presendRules: 'rules.yaml',
+    presendBudgetMs: 80,
+    presendFallback: 'block'
   })
 })
 
@@ -71,7 +80,9 @@ const BAD_VALUES: Array<[string, string]> = [
   ['EASEMOB_INSECURE_SKIP_SIGNATURE', '1'],
   ['EASEMOB_REPLAY_MAX_ENTRIES', 'many'],
   ['EASEMOB_BODY_LIMIT', '100'],
-  ['HOST', '']
+  ['HOST', ''],
+  ['PRESEND_BUDGET_MS', '0'],
+  ['PRESEND_FALLBACK', 'maybe']
 ]
 
 for (const [name, value] of BAD_VALUES) {
@@ -87,7 +98,7 @@ for (const [name, value] of BAD_VALUES) {
 t.test('loadConfig: several problems are reported at once', async t => {
   const env = { PORT: 'abc', LOG_LEVEL: 'loud', EASEMOB_MAX_AGE_SECONDS: '0', EASEMOB_INSECURE_SKIP_SIGNATURE: 'yes' }
   const problems = problemsOf(env)
-  t.equal(problems.length, 4)
+  t.equal(problems.length, 5, "the four bad values and the missing secrets")
   for (const name of Object.keys(env)) t.ok(problems.some(problem => problem.startsWith(`${name}=`)), name)
   const error = (() => { try { loadConfig(env) } catch (e) { return e as Error } })()
   t.type(error, ConfigError)

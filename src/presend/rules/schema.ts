@@ -40,7 +40,10 @@ export const RuleSpec = Type.Object({
 }, { additionalProperties: false })
 
 export const RulesFile = Type.Object({
-  maskChar: Type.Optional(Type.String({ minLength: 1, maxLength: 2, errorMessage: 'must be one character' })),
+  maskChar: Type.Optional(Type.String({
+    pattern: '^(?:[\\uD800-\\uDBFF][\\uDC00-\\uDFFF]|[\\s\\S])$',
+    errorMessage: 'must be exactly one character'
+  })),
   defaultCode: Type.Optional(Type.String({ maxLength: 256 })),
   maskTooLong: Type.Optional(Type.Union([Type.Literal('block'), Type.Literal('fallback')])),
   rules: Type.Array(RuleSpec)
