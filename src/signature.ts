@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 
 /** The `timestamp` field as Easemob writes it into the MD5 input: the decimal digits as sent. */
 export function timestampText (timestamp: number | string): string {
@@ -10,7 +10,7 @@ export function timestampText (timestamp: number | string): string {
  * callback body (spec §2). Exported for tests and tools that need to produce signed callbacks.
  */
 export function computeSecurity (callId: string, secret: string, timestamp: number | string): string {
-  return createHash('md5').update(callId).update(secret).update(timestampText(timestamp)).digest('hex')
+  return hash('md5', callId + secret + timestampText(timestamp), 'hex')
 }
 
 /**
@@ -46,7 +46,8 @@ export function checkSecurity (
   let matched = false
   // Every secret is tried even after a match so that the time taken does not say which rule signed.
   for (const secret of secrets) {
-    const expected = createHash('md5').update(callId).update(secret).update(ts).digest()
+    // One-shot crypto.hash: about half the cost of createHash().update().digest() for short input.
+    const expected = hash('md5', callId + secret + ts, 'buffer')
     if (timingSafeEqual(expected, given)) matched = true
   }
   return matched ? 'ok' : 'mismatch'
