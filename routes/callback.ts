@@ -1,6 +1,7 @@
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import type { CallbackTrace } from '../src/augment.js'
 import { classify } from '../src/classify.js'
+import { logCallback } from '../src/log.js'
 import type { NormalisedOptions } from '../src/options.js'
 import type { CallbackEvent } from '../src/schemas/kinds.js'
 import { CallbackEnvelope, CallbackReply } from '../src/schemas/route.js'
@@ -20,16 +21,41 @@ function replayKey (body: Body): string {
   return body.eventType === 'chat_offline' && typeof body.to === 'string' ? `${body.callId}\u0000${body.to}` : body.callId
 }
 
-/** `POST /`: post-send callbacks. Signature has been checked by the time the handler runs. */
+function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
+}
+
+/**
+ * `POST /`: post-send callbacks. The signature has been checked by the time the handler runs.
+ * The handler stays synchronous while the store, the handlers and `onStale` are: no promise and no
+ * microtask per callback on the common path.
+ */
 const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
   const { maxAgeMs, maxFutureMs, replayStore, now, onStale } = options
+  const dispatcher = fastify.easemobDispatcher
   // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
   const memory = maxAgeMs + maxFutureMs + 1
+
+  function answer (request: FastifyRequest, reply: FastifyReply, trace: CallbackTrace, outcome: string, result: CallbackReply): CallbackReply {
+    trace.outcome = outcome
+    logCallback(request, reply, 200, trace)
+    return result
+  }
+
+  function dispatch (event: CallbackEvent, key: string, request: FastifyRequest, reply: FastifyReply, trace: CallbackTrace): CallbackReply | Promise<CallbackReply> {
+    const pending = dispatcher.dispatch(event, request)
+    if (pending === undefined) return answer(request, reply, trace, 'dispatched', OK)
+    return pending.then(() => answer(request, reply, trace, 'dispatched', OK), async (error: unknown) => {
+      // Forget the callId so that Easemob's single retry is dispatched, not dropped as a duplicate.
+      await replayStore.release(key)
+      throw error
+    })
+  }
 
   fastify.post<{ Body: Body, Reply: CallbackReply }>('/', {
     bodyLimit: options.bodyLimit,
     schema: { body: CallbackEnvelope, response: { 200: CallbackReply } }
-  }, async function receiveCallback (request) {
+  }, function receiveCallback (request, reply) {
     const body = request.body
     const { kind, reason } = classify(body)
     const trace: CallbackTrace = { callId: body.callId, kind, outcome: 'received', reason }
@@ -41,25 +67,17 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
     const age = clock - Number(body.timestamp)
     if (age > maxAgeMs || age < -maxFutureMs) {
       const why = age > maxAgeMs ? 'stale' : 'future'
-      trace.outcome = why
-      if (onStale !== undefined) await onStale(event, request, why)
-      return STALE
+      const quarantined = onStale === undefined ? undefined : onStale(event, request, why)
+      if (isThenable(quarantined)) return Promise.resolve(quarantined).then(() => answer(request, reply, trace, why, STALE))
+      return answer(request, reply, trace, why, STALE)
     }
 
     const key = replayKey(body)
-    if (!await replayStore.claim(key, clock + memory, clock)) {
-      trace.outcome = 'duplicate'
-      return DUPLICATE
+    const claimed = replayStore.claim(key, clock + memory, clock)
+    if (isThenable(claimed)) {
+      return Promise.resolve(claimed).then(fresh => fresh ? dispatch(event, key, request, reply, trace) : answer(request, reply, trace, 'duplicate', DUPLICATE))
     }
-    try {
-      await fastify.easemobDispatcher.dispatch(event, request)
-    } catch (error) {
-      // Forget the callId so that Easemob's single retry is dispatched, not dropped as a duplicate.
-      await replayStore.release(key)
-      throw error
-    }
-    trace.outcome = 'dispatched'
-    return OK
+    return claimed ? dispatch(event, key, request, reply, trace) : answer(request, reply, trace, 'duplicate', DUPLICATE)
   })
   done()
 }

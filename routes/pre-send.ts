@@ -2,6 +2,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { FastifyBaseLogger, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import type { CallbackTrace } from '../src/augment.js'
 import { ERR_BAD_OPTION } from '../src/errors.js'
+import { logCallback } from '../src/log.js'
 import type { NormalisedOptions, PreSendHandler } from '../src/options.js'
 import { DecisionCache } from '../src/presend/decision-cache.js'
 import { bodiesOf, bodyKind } from '../src/presend/message.js'
@@ -97,7 +98,10 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
   const fallback: Verdict = { reply: fallbackReply, outcome: 'fallback' }
   const cache = new DecisionCache(options.preSendCacheEntries, maxAgeMs + maxFutureMs)
 
-  const answer = (reply: FastifyReply, text: string): FastifyReply => reply.type('application/json; charset=utf-8').send(text)
+  const answer = (request: FastifyRequest, reply: FastifyReply, text: string): FastifyReply => {
+    logCallback(request, reply, 200, request.easemobTrace as CallbackTrace)
+    return reply.type('application/json; charset=utf-8').send(text)
+  }
 
   fastify.post<{ Body: CallbackEnvelope & Record<string, unknown> }>('/pre-send', {
     bodyLimit: options.bodyLimit,
@@ -111,7 +115,7 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
     const previous = cache.get(body.callId, clock)
     if (previous !== undefined) {
       trace.outcome = 'duplicate'
-      return previous.then(text => answer(reply, text))
+      return previous.then(text => answer(request, reply, text))
     }
 
     let verdict: Verdict | Promise<Verdict>
@@ -137,11 +141,11 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
     if (!isThenable(verdict)) {
       const text = settle(verdict)
       cache.set(body.callId, Promise.resolve(text), clock)
-      return answer(reply, text)
+      return answer(request, reply, text)
     }
     const pending = verdict.then(settle)
     cache.set(body.callId, pending, clock)
-    return pending.then(text => answer(reply, text))
+    return pending.then(text => answer(request, reply, text))
   })
   done()
 }

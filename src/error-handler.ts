@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { ERR_INVALID_ENVELOPE } from './errors.js'
+import { logCallback } from './log.js'
 
 const MAX_MESSAGE = 300
 
@@ -20,14 +21,15 @@ export function callbackErrorHandler (this: unknown, error: FastifyError, reques
   const statusCode = failure.statusCode !== undefined && failure.statusCode >= 400 ? failure.statusCode : 500
   const ours = typeof failure.code === 'string' && failure.code.startsWith('FST_')
   const message = statusCode >= 500 && !ours ? 'internal error' : failure.message.slice(0, MAX_MESSAGE)
-  const trace = request.easemobTrace
+  let trace = request.easemobTrace
   if (trace === null) {
     const callId = (request.body as { callId?: unknown } | undefined)?.callId
-    request.easemobTrace = { callId: typeof callId === 'string' ? callId : undefined, kind: undefined, outcome: 'rejected', reason: failure.code }
+    trace = { callId: typeof callId === 'string' ? callId : undefined, kind: undefined, outcome: 'rejected', reason: failure.code }
   } else if (statusCode >= 500) {
     trace.outcome = 'failed'
     trace.error = error
   }
+  logCallback(request, reply, statusCode, trace)
   reply.code(statusCode).send({
     statusCode,
     code: ours ? failure.code : 'FST_ERR_EASEMOB_INTERNAL',

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import dispatchPlugin from '../plugins/dispatch.js'
 import signaturePlugin from '../plugins/signature.js'
@@ -10,25 +10,6 @@ import { useJsonParser } from './json-parser.js'
 import { type EasemobCallbackOptions, normaliseOptions } from './options.js'
 import { CALLBACK_KINDS } from './schemas/kinds.js'
 import { typeboxValidatorCompiler } from './validator.js'
-
-/** One log line per callback: callId, kind and outcome, never message content. */
-function logCallback (request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  const trace = request.easemobTrace
-  const line = {
-    callId: trace?.callId,
-    kind: trace?.kind,
-    outcome: trace?.outcome ?? 'rejected',
-    rule: trace?.rule,
-    reason: trace?.reason,
-    statusCode: reply.statusCode,
-    ms: Math.round(reply.elapsedTime * 100) / 100,
-    err: trace?.error
-  }
-  if (reply.statusCode >= 500) request.log.error(line, 'easemob callback failed')
-  else if (reply.statusCode >= 400 || line.outcome === 'stale' || line.outcome === 'future' || line.outcome === 'fallback') request.log.warn(line, 'easemob callback not taken')
-  else request.log.info(line, 'easemob callback')
-  done()
-}
 
 /**
  * Receives Easemob post-send callbacks at `POST {prefix}/` and, with `preSend`, pre-send ones at
@@ -42,7 +23,6 @@ const easemobCallback: FastifyPluginAsync<EasemobCallbackOptions> = async (fasti
   fastify.setErrorHandler(callbackErrorHandler)
   useJsonParser(fastify)
   fastify.decorateRequest('easemobTrace', null)
-  fastify.addHook('onResponse', logCallback)
   if (config.replayStore.close !== undefined) {
     const store = config.replayStore
     fastify.addHook('onClose', async () => { await store.close?.() })
