@@ -2,6 +2,7 @@ import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CallbackDispatcher } from '../src/augment.js'
 import { ERR_HANDLER_FAILED } from '../src/errors.js'
+import { isThenable } from '../src/thenable.js'
 import type { CallbackHandler, CallbackHandlers } from '../src/options.js'
 import { CALLBACK_KINDS, type CallbackKind, isMessageKind } from '../src/schemas/kinds.js'
 
@@ -26,10 +27,6 @@ function routeTable (handlers: CallbackHandlers): Map<CallbackKind, Route> {
     table.set(kind, route)
   }
   return table
-}
-
-function isThenable (value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
 }
 
 async function runFrom (route: Route, index: number, pending: unknown, event: never, request: FastifyRequest): Promise<void> {

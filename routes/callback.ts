@@ -5,6 +5,7 @@ import { logCallback } from '../src/log.js'
 import type { NormalisedOptions } from '../src/options.js'
 import type { CallbackEvent } from '../src/schemas/kinds.js'
 import { CallbackEnvelope, CallbackReply } from '../src/schemas/route.js'
+import { isThenable } from '../src/thenable.js'
 
 const OK: CallbackReply = { status: 'ok' }
 const DUPLICATE: CallbackReply = { status: 'duplicate' }
@@ -19,10 +20,6 @@ type Body = CallbackEnvelope & Record<string, unknown>
  */
 function replayKey (body: Body): string {
   return body.eventType === 'chat_offline' && typeof body.to === 'string' ? `${body.callId}\u0000${body.to}` : body.callId
-}
-
-function isThenable (value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
 }
 
 /**

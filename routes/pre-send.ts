@@ -4,13 +4,11 @@ import type { CallbackTrace } from '../src/augment.js'
 import { ERR_BAD_OPTION } from '../src/errors.js'
 import { logCallback } from '../src/log.js'
 import type { NormalisedOptions, PreSendHandler } from '../src/options.js'
-import { DecisionCache } from '../src/presend/decision-cache.js'
 import { bodiesOf, bodyKind } from '../src/presend/message.js'
-import { PreSendReply, PreSendRequest, type PreSendDecision, type PreSendMessage } from '../src/schemas/pre-send.js'
+import { MAX_REPLY_CHARS, PreSendReply, PreSendRequest, type PreSendDecision, type PreSendMessage } from '../src/schemas/pre-send.js'
 import { CallbackEnvelope } from '../src/schemas/route.js'
-
-/** Easemob counts a reply over 1000 characters as an attack and applies its fallback (spec §3.4). */
-const MAX_REPLY_CHARS = 1000
+import { BoundedExpiringMap } from '../src/store/bounded-map.js'
+import { isThenable } from '../src/thenable.js'
 
 const checkRequest = TypeCompiler.Compile(PreSendRequest)
 const checkReply = TypeCompiler.Compile(PreSendReply)
@@ -34,10 +32,6 @@ function toReply (decision: PreSendDecision): string | string[] {
 
 function outcomeOf (decision: PreSendDecision): string {
   return !decision.valid ? 'block' : decision.payload !== undefined ? 'rewrite' : 'pass'
-}
-
-function isThenable (value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function'
 }
 
 /**
@@ -96,7 +90,10 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
   const fallbackReply = toReply(options.preSendFallback)
   if (typeof fallbackReply !== 'string') return done(new ERR_BAD_OPTION('preSendFallback', fallbackReply[0]))
   const fallback: Verdict = { reply: fallbackReply, outcome: 'fallback' }
-  const cache = new DecisionCache(options.preSendCacheEntries, maxAgeMs + maxFutureMs)
+  // The first reply to each callId, kept as long as a replay of it could still pass as fresh. A
+  // pending reply is shared: a replay that arrives while the first is being decided waits for it.
+  const cache = new BoundedExpiringMap<Promise<string>>(options.preSendCacheEntries)
+  const memory = maxAgeMs + maxFutureMs + 1
 
   const answer = (request: FastifyRequest, reply: FastifyReply, text: string): FastifyReply => {
     logCallback(request, reply, 200, request.easemobTrace as CallbackTrace)
@@ -140,11 +137,11 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
     }
     if (!isThenable(verdict)) {
       const text = settle(verdict)
-      cache.set(body.callId, Promise.resolve(text), clock)
+      cache.set(body.callId, Promise.resolve(text), clock + memory, clock)
       return answer(request, reply, text)
     }
     const pending = verdict.then(settle)
-    cache.set(body.callId, pending, clock)
+    cache.set(body.callId, pending, clock + memory, clock)
     return pending.then(text => answer(request, reply, text))
   })
   done()

@@ -4,6 +4,9 @@ import { envelopeFields, Ext, MessageId, NumberLike, serverFields } from './prim
 
 // Pre-send requests (spec §3.2) and the reply Easemob expects (§3.4).
 
+/** Easemob counts a reply over 1000 characters as an attack and applies its fallback (spec §3.4). */
+export const MAX_REPLY_CHARS = 1000
+
 /** The current docs' merged-message sample has no `type` (spec §3.3, §7.17). */
 export const PreSendCombineBody = Type.Object({
   type: Type.Optional(Type.Literal('txt')),

@@ -1,4 +1,4 @@
-import type { PreSendBody, PreSendDecision, PreSendMessage } from '../../schemas/pre-send.js'
+import { MAX_REPLY_CHARS, type PreSendBody, type PreSendDecision, type PreSendMessage } from '../../schemas/pre-send.js'
 import { bodyKind, chatTypeOf, isBodiesPayload, rewritePayload, type ChatType } from '../message.js'
 import { WordAutomaton, type HitSink } from './automaton.js'
 import { normaliseText, normaliseWord, originalRange, type NormalisedText } from './normalise.js'
@@ -14,8 +14,6 @@ import { RULE_MESSAGE_TYPES, type RuleMessageType, type RulesFile, type RuleSpec
 
 export const DEFAULT_MASK_CHAR = '*'
 export const DEFAULT_BLOCK_CODE = 'message blocked'
-/** Easemob counts a reply over 1000 characters as an attack and applies its fallback (spec §3.4). */
-export const MAX_REPLY_CHARS = 1000
 
 /** The rules file is valid JSON/YAML of the right shape but says something impossible. */
 export class RulesCompileError extends Error {
