@@ -1,10 +1,9 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { callbackSchemas, type CallbackKind } from './schemas/kinds.js'
+import { BODY_TYPES, callbackSchemas, type CallbackKind } from './schemas/kinds.js'
 
 type Body = Record<string, unknown>
 
 const MESSAGE_CHAT_TYPES = new Set(['chat', 'groupchat', 'chatroom'])
-const BODY_KINDS = new Set(['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom'])
 const RECEIPT_KINDS = new Set(['read_ack', 'delivery_ack', 'channel_ack'])
 
 function field (value: unknown, key: string): unknown {
@@ -16,7 +15,7 @@ function messageKind (payload: unknown): CallbackKind {
   const first = Array.isArray(bodies) ? bodies[0] : undefined
   const type = field(first, 'type')
   if (type === 'txt' && field(first, 'subType') === 'sub_combine') return 'combine'
-  return typeof type === 'string' && BODY_KINDS.has(type) ? type as CallbackKind : 'unknown'
+  return typeof type === 'string' && BODY_TYPES.has(type) ? type as CallbackKind : 'unknown'
 }
 
 /**

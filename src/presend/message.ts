@@ -1,8 +1,7 @@
 import type { PreSendBodiesPayload, PreSendBody, PreSendKind, PreSendMessage, PreSendRequest } from '../schemas/pre-send.js'
+import { BODY_TYPES } from '../schemas/kinds.js'
 
 // Helpers that hide the two payload forms of pre-send requests (spec §3.3) from policies.
-
-const BODY_KINDS = new Set<string>(['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom'])
 
 export function isBodiesPayload (payload: PreSendRequest['payload']): payload is PreSendBodiesPayload {
   return Array.isArray((payload as { bodies?: unknown }).bodies)
@@ -21,7 +20,7 @@ export function extOf (message: Pick<PreSendRequest, 'payload'>): Record<string,
 export function bodyKind (body: PreSendBody | undefined): PreSendKind {
   if (body === undefined) return 'unknown'
   if ((body as { subType?: unknown }).subType === 'sub_combine') return 'combine'
-  return BODY_KINDS.has(body.type as string) ? body.type as PreSendKind : 'unknown'
+  return BODY_TYPES.has(body.type as string) ? body.type as PreSendKind : 'unknown'
 }
 
 export type ChatType = 'chat' | 'group' | 'chatroom'

@@ -35,6 +35,9 @@ export type CallbackKind = keyof typeof callbackSchemas
 export const MESSAGE_KINDS = ['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom', 'combine'] as const
 export type MessageKind = typeof MESSAGE_KINDS[number]
 
+/** The `type` values of message bodies; a merged message is a `txt` body with a subType. */
+export const BODY_TYPES: ReadonlySet<string> = new Set(MESSAGE_KINDS.filter(kind => kind !== 'combine'))
+
 export const CALLBACK_KINDS = Object.keys(callbackSchemas) as CallbackKind[]
 
 /** The event a handler receives: the callback body as Easemob sent it, plus the `kind` it was routed as. */
