@@ -23,13 +23,15 @@ function replayKey (body: Body): string {
 }
 
 /**
- * `POST /`: post-send callbacks. The signature has been checked by the time the handler runs.
+ * `POST /`: post-send callbacks. The signature is checked first; a callback that fails it throws
+ * (401) before anything else looks at it.
  * The handler stays synchronous while the store, the handlers and `onStale` are: no promise and no
  * microtask per callback on the common path.
  */
 const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
   const { maxAgeMs, maxFutureMs, replayStore, now, onStale } = options
   const dispatcher = fastify.easemobDispatcher
+  const verifySignature = fastify.easemobVerifySignature
   // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
   const memory = maxAgeMs + maxFutureMs + 1
 
@@ -54,6 +56,7 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
     schema: { body: CallbackEnvelope, response: { 200: CallbackReply } }
   }, function receiveCallback (request, reply) {
     const body = request.body
+    verifySignature(body)
     const { kind, reason } = classify(body)
     const trace: CallbackTrace = { callId: body.callId, kind, outcome: 'received', reason }
     request.easemobTrace = trace

@@ -94,6 +94,7 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
   // pending reply is shared: a replay that arrives while the first is being decided waits for it.
   const cache = new BoundedExpiringMap<Promise<string>>(options.preSendCacheEntries)
   const memory = maxAgeMs + maxFutureMs + 1
+  const verifySignature = fastify.easemobVerifySignature
 
   const answer = (request: FastifyRequest, reply: FastifyReply, text: string): FastifyReply => {
     logCallback(request, reply, 200, request.easemobTrace as CallbackTrace)
@@ -105,6 +106,7 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
     schema: { body: CallbackEnvelope }
   }, function receivePreSend (request, reply) {
     const body = request.body
+    verifySignature(body)
     const trace: CallbackTrace = { callId: body.callId, kind: 'pre-send', outcome: 'received' }
     request.easemobTrace = trace
     const clock = now()
