@@ -17,7 +17,8 @@ function describe (error: ValueError | undefined): string {
 export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema }) => {
   const check = TypeCompiler.Compile(schema)
   return (value: unknown) => {
-    if (check.Check(value)) return { value }
+    // `true`, not `{ value }`: the body is kept as it is, and no result object is made per request.
+    if (check.Check(value)) return true
     const error = check.Errors(value).First()
     return { error: [{ instancePath: error?.path ?? '', message: describe(error) }] } as never
   }

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { AudioBody, CmdBody, CustomBody, FileBody, ImgBody, LocBody, TxtBody, VideoBody } from './bodies.js'
-import { envelopeFields, Ext, MessageId, NumberLike, serverFields } from './primitives.js'
+import { envelopeFields, Ext, JsonObject, MessageId, NumberLike, serverFields } from './primitives.js'
 
 // Pre-send requests (spec §3.2) and the reply Easemob expects (§3.4).
 
@@ -68,7 +68,7 @@ export type PreSendMessage = PreSendRequest & { kind: PreSendKind }
 export const PreSendReply = Type.Object({
   valid: Type.Boolean(),
   code: Type.Optional(Type.String()),
-  payload: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  payload: Type.Optional(JsonObject),
   chatroom_msg_level: Type.Optional(Type.Union([Type.Literal('high'), Type.Literal('normal'), Type.Literal('low')]))
 }, { additionalProperties: false })
 

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type TUnsafe } from '@sinclair/typebox'
 
 // Building blocks shared by every callback schema. Objects stay open (extra fields allowed) because
 // Easemob adds fields over time and a real callback must never be turned away for one (spec §7).
@@ -18,8 +18,24 @@ export const Timestamp = Type.Union([
 /** Message ids are 18–19 digit strings; one doc table calls them Long, so numbers are let through. */
 export const MessageId = Type.Union([Type.String(), Type.Number()])
 
+/**
+ * Any JSON object; what is inside is the sender's business. Checked as "an object" only: as a
+ * `Type.Record(Type.String(), Type.Unknown())` the compiled check would copy the object into
+ * entries and test every key against a pattern that always matches (a third of a message's check).
+ */
+export const JsonObject = Type.Unsafe<Record<string, unknown>>(Type.Object({}))
+
+/**
+ * A string that is one of `values` (JSON Schema `enum`), typed as the union of them: TypeBox's own
+ * idiom for string enums. For response schemas: fast-json-stringify writes it as a plain string,
+ * where a union of literals (`anyOf`) makes it run an Ajv validator per candidate on every reply.
+ */
+export function StringEnum<T extends string[]> (values: [...T]): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>(Type.String({ enum: values }))
+}
+
 /** `payload.ext`: any JSON the sending app chose. */
-export const Ext = Type.Record(Type.String(), Type.Unknown())
+export const Ext = JsonObject
 
 export const StringList = Type.Array(Type.String())
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { envelopeFields } from './primitives.js'
+import { envelopeFields, StringEnum } from './primitives.js'
 
 /**
  * What the route itself validates before the signature check: the three signed fields. The shape
@@ -14,7 +14,7 @@ export type CallbackEnvelope = Static<typeof CallbackEnvelope>
 
 /** The 200 answer; Easemob ignores the body but fails any over 1000 characters. */
 export const CallbackReply = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('duplicate'), Type.Literal('stale')])
+  status: StringEnum(['ok', 'duplicate', 'stale'])
 })
 
 export type CallbackReply = Static<typeof CallbackReply>
