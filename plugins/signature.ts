@@ -18,8 +18,8 @@ const skip: SignatureVerifier = () => {}
  * and before anything else looks at the callback.
  *
  * A function the routes call rather than a preHandler hook: a hook costs every callback a trip
- * through Fastify's hook runner, which measured as much as the MD5 itself (see the README's
- * benchmark section).
+ * through Fastify's hook runner, measured at about 5,500 instructions per callback, more than half
+ * of what the MD5 costs (see the README's benchmark section).
  */
 const signature: FastifyPluginCallback<SignaturePluginOptions> = (fastify, options, done) => {
   const { secrets, insecureSkipSignature } = options

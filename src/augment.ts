@@ -20,15 +20,11 @@ export interface CallbackDispatcher {
   dispatch (event: { kind: import('./schemas/kinds.js').CallbackKind }, request: import('fastify').FastifyRequest): Promise<void> | undefined
 }
 
-/** The fields the signature covers; `security` is optional so that its absence gets its own error. */
-export interface SignedFields {
-  callId: string
-  timestamp: number | string
-  security?: string
-}
-
-/** Throws FST_ERR_EASEMOB_SIGNATURE_MISSING / _MALFORMED / _MISMATCH (401) unless the callback is signed by a configured secret. */
-export type SignatureVerifier = (body: SignedFields) => void
+/**
+ * Throws FST_ERR_EASEMOB_SIGNATURE_MISSING / _MALFORMED / _MISMATCH (401) unless the callback is
+ * signed by a configured secret. Takes the envelope the route schema has already checked.
+ */
+export type SignatureVerifier = (body: import('./schemas/route.js').CallbackEnvelope) => void
 
 declare module 'fastify' {
   interface FastifyInstance {
