@@ -23,6 +23,7 @@ import { fmt, int, mb, median, slope } from './lib/stats.js'
 const LABELS: Record<ServerId, string> = {
   'node-http': '1. bare node:http (floor)',
   'fastify-bare': '2. bare Fastify',
+  'fastify-plugin': '2b. bare Fastify, route in a plugin',
   full: '3. fastify-easemob-callback, full path',
   express: '4. Express 5 peer'
 }
@@ -71,7 +72,7 @@ if (args.help) {
   --quiet PCT         before each timed run wait until other processes use at most PCT% of a core (15)
   --quiet-wait S      ... but no longer than S seconds (180; 0 = do not wait)
   --retries N         repeat a timed run (fresh server) when others took >10% of a pinned core during it (2)
-  --logger LEVEL      logger of servers 2 and 3, both set up like the service (pino JSON to /dev/null,
+  --logger LEVEL      logger of servers 2, 2b and 3, all set up like the service (pino JSON to /dev/null,
                       Fastify's own request lines off): info (default; 3 writes its one line per
                       callback), warn (3 logs only what it does not take) or off (no logger at all)
   --out FILE          JSON result file (default bench/results/latest.json for a full comparison)
@@ -81,7 +82,7 @@ Environment: BENCH_LONG=1, BENCH_PROFILE=1, BENCH_ROUNDS, BENCH_DURATION, BENCH_
 }
 
 if (!['info', 'warn', 'off'].includes(args.logger as string)) throw new Error(`--logger must be info, warn or off, got ${String(args.logger)}`)
-// The servers read it from their environment (bench/servers/fastify-bare.ts and full.ts).
+// The servers read it from their environment (bench/servers/fastify-bare.ts, fastify-plugin.ts and full.ts).
 process.env.BENCH_LOG_LEVEL = args.logger
 
 function positive (name: string, text: string): number {
@@ -416,9 +417,11 @@ function comparisonMarkdown (summaries: Summary[], ratios: Record<string, Record
     if (r === undefined) return
     lines.push(`| ${name} | ${fmt(r.rps, 3)} | ${fmt(r.rpsPerRoundMin, 3)}–${fmt(r.rpsPerRoundMax, 3)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss, 2)} |`)
   }
-  if (ratios['3/2'] !== undefined || ratios['3/4'] !== undefined) {
+  if (Object.values(ratios).some(r => r !== undefined)) {
     lines.push('| ratio | req/s | req/s per round | p50 | p99 | RSS |', '|---|---:|---:|---:|---:|---:|')
     describe('3 ÷ 2 (full path ÷ bare Fastify)', ratios['3/2'])
+    describe('3 ÷ 2b (full path ÷ bare Fastify, route in a plugin)', ratios['3/2b'])
+    describe('2b ÷ 2 (what registering a plugin costs bare Fastify)', ratios['2b/2'])
     describe('3 ÷ 4 (full path ÷ Express peer)', ratios['3/4'])
     lines.push('')
   }
@@ -483,7 +486,12 @@ async function compare (pinning: Pinning, mix: Mix): Promise<void> {
 
   const summaries = order.map(id => summariseRuns(runs, id))
   const byId = new Map(summaries.map(s => [s.server, s]))
-  const ratios = { '3/2': ratio(byId.get('full'), byId.get('fastify-bare'), runs), '3/4': ratio(byId.get('full'), byId.get('express'), runs) }
+  const ratios = {
+    '3/2': ratio(byId.get('full'), byId.get('fastify-bare'), runs),
+    '3/2b': ratio(byId.get('full'), byId.get('fastify-plugin'), runs),
+    '2b/2': ratio(byId.get('fastify-plugin'), byId.get('fastify-bare'), runs),
+    '3/4': ratio(byId.get('full'), byId.get('express'), runs)
+  }
   const meta = { ...machine(pinning), loadAverageAtEnd: loadavg().map(x => Math.round(x * 100) / 100) }
 
   const warnings: string[] = []
