@@ -60,6 +60,8 @@ export class BatchedLogDestination {
   /** Bytes handed to the write in flight, or null when none is. */
   #inFlight: Buffer | null = null
   #scheduled = false
+  /** The timer of an EAGAIN retry of the bytes in flight, or null. */
+  #retry: NodeJS.Timeout | null = null
   #dropped = 0
   #broken = false
   #flushWaiters: Array<(error?: Error) => void> = []
@@ -105,8 +107,17 @@ export class BatchedLogDestination {
   /** Writes what is held now, blocking; for process exit. */
   flushSync (): void {
     live.delete(this)
-    if (this.#pending === '' || this.#broken) return
-    let buffer = Buffer.from(this.#pending)
+    if (this.#broken) return
+    // Bytes waiting to retry an EAGAIN were never written: they go first, the timer is dropped.
+    let unsent: Buffer | null = null
+    if (this.#retry !== null) {
+      clearTimeout(this.#retry)
+      this.#retry = null
+      unsent = this.#inFlight
+      this.#inFlight = null
+    }
+    if (this.#pending === '' && unsent === null) return
+    let buffer = unsent === null ? Buffer.from(this.#pending) : Buffer.concat([unsent, Buffer.from(this.#pending)])
     this.#pending = ''
     const giveUpAt = Date.now() + SYNC_RETRY_LIMIT_MS
     while (buffer.length > 0) {
@@ -138,7 +149,11 @@ export class BatchedLogDestination {
     const buffer = this.#inFlight as Buffer
     if (error !== null) {
       if (RETRY_CODES.has(error.code ?? '')) {
-        setTimeout(() => this.#send(buffer), this.#retryDelayMs)
+        live.add(this)
+        this.#retry = setTimeout(() => {
+          this.#retry = null
+          this.#send(buffer)
+        }, this.#retryDelayMs)
         return
       }
       this.#inFlight = null

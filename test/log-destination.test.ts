@@ -177,6 +177,17 @@ t.test('flushSync (process exit) writes what is held at once, through partial wr
   t.equal(fake.calls.length, 0, 'and nothing is written twice')
 })
 
+t.test('flushSync while an EAGAIN retry waits: those bytes go first, then the held lines, and the retry is dropped', async t => {
+  const fake = fakeFs()
+  const destination = batchedLogDestination({ fs: fake.fs, retryDelayMs: 60_000 })
+  destination.write('first\n')
+  ;(await fake.nextWrite()).done(errno('EAGAIN'))
+  destination.write('second\n')
+  destination.flushSync()
+  t.equal(Buffer.concat(fake.syncWrites).toString(), 'first\nsecond\n')
+  t.equal(fake.calls.length, 1, 'no asynchronous retry is left to write them twice')
+})
+
 t.test('options are checked when the destination is made', async t => {
   t.throws(() => batchedLogDestination({ fd: -1 }), /fd must be a file descriptor/)
   t.throws(() => batchedLogDestination({ fd: 1.5 }), /fd must be a file descriptor/)
