@@ -674,7 +674,7 @@ async function profile (pinning: Pinning, mix: Mix): Promise<void> {
 /** The full path logs one line per callback: a short load with the log in a file, lines counted. */
 async function logCheck (pinning: Pinning, mix: Mix, dir: string): Promise<{ text: string, lines: number, requests: number }> {
   const logFile = join(dir, 'full-log.ndjson')
-  const server = await ServerProcess.start('full', { pinning, env: { BENCH_LOG_FILE: logFile } })
+  const server = await ServerProcess.start('full', { pinning, stdoutFile: logFile })
   let requests = 0
   try {
     const load = await runLoad({ url: server.url, feed, connections, durationSec: 2, source: newSource(server, mix, 'logcheck') })
