@@ -27,7 +27,7 @@ export function buildServers (): void {
   }
 }
 
-export const SERVER_IDS = ['node-http', 'fastify-bare', 'fastify-plugin', 'full', 'express'] as const
+export const SERVER_IDS = ['node-http', 'fastify-bare', 'fastify-handwritten', 'full', 'express'] as const
 export type ServerId = typeof SERVER_IDS[number]
 
 export function serverScript (id: ServerId): string {
