@@ -240,9 +240,11 @@ async function timedRun (server: ServerProcess, mix: Mix, tag: string, pinning: 
   if (warm.notOk + warm.non2xx + warm.errors > 0) log(`  warm-up: ${warm.notOk} not ok, ${warm.non2xx} non-2xx, ${warm.errors} errors`)
 
   // Enough pre-signed bodies for the timed run, made before the clock starts.
-  // Known rate from an earlier round (+15%), else a generous guess; a short pool only costs live signing.
+  // Known rate from an earlier round or the warm-up, doubled (an earlier round slowed by the machine's
+  // neighbours, or a warm-up still compiling, understates it), else a generous guess; a short pool
+  // only costs live signing.
   const best = bestRps.get(server.id)
-  const estimate = best !== undefined ? Math.max(best, warm.rps) * 1.15 : Math.max(FIRST_GUESS_RPS, warm.rps * 1.6)
+  const estimate = best !== undefined ? Math.max(best, warm.rps) * 2 : Math.max(FIRST_GUESS_RPS, warm.rps * 1.6)
   const poolSize = Math.min(POOL_CAP, Math.ceil(estimate * durationSec) + 4 * connections)
   const source = newSource(server, mix, `${tag}m`)
   const t = performance.now()
