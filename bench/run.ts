@@ -82,7 +82,7 @@ Environment: BENCH_LONG=1, BENCH_PROFILE=1, BENCH_ROUNDS, BENCH_DURATION, BENCH_
 }
 
 if (!['info', 'warn', 'off'].includes(args.logger as string)) throw new Error(`--logger must be info, warn or off, got ${String(args.logger)}`)
-// The servers read it from their environment (bench/servers/fastify-bare.ts, fastify-handwritten.ts and full.ts).
+// Servers 2, 2b and 3 read it from their environment (bench/servers/logging.ts).
 process.env.BENCH_LOG_LEVEL = args.logger
 
 function positive (name: string, text: string): number {
@@ -150,6 +150,9 @@ async function send (url: string, body: string): Promise<{ status: number, text:
   return { status: response.status, text: await response.text() }
 }
 
+/** The servers that verify the md5 signature, and so must answer a forged one with 401. */
+const CHECKS_SIGNATURES = new Set<ServerId>(['fastify-handwritten', 'full', 'express'])
+
 async function preflight (server: ServerProcess, mix: Mix): Promise<Check[]> {
   const checks: Check[] = []
   const check = async (name: string, body: string, expectStatus: number, expectBody?: string): Promise<void> => {
@@ -160,7 +163,7 @@ async function preflight (server: ServerProcess, mix: Mix): Promise<Check[]> {
   const sample = mix.samples[0]
   const good = JSON.stringify(restamp(sample, SECRET, { callId: `${sample.callId}-preflight-${server.id}-${Date.now()}` }))
   await check('signed, fresh callback', good, 200, OK_BODY)
-  if (server.id === 'full' || server.id === 'express' || server.id === 'fastify-handwritten') {
+  if (CHECKS_SIGNATURES.has(server.id)) {
     const forged = { ...JSON.parse(good) as Record<string, unknown>, security: '0'.repeat(32) }
     await check('wrong signature', JSON.stringify(forged), 401)
   }
@@ -512,7 +515,7 @@ async function compare (pinning: Pinning, mix: Mix): Promise<void> {
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(),
     meta,
-    settings: { rounds, durationSec, warmupSec, connections, pipelining: 1, feed, servers: order, logger: `servers 2 and 3: ${args.logger === 'off' ? 'no logger' : `pino JSON at ${args.logger} to stdout = /dev/null, Fastify request lines off`}`, secret: SECRET },
+    settings: { rounds, durationSec, warmupSec, connections, pipelining: 1, feed, servers: order, logger: `servers 2, 2b and 3: ${args.logger === 'off' ? 'no logger' : `pino JSON at ${args.logger} to stdout = /dev/null, Fastify request lines off`}`, secret: SECRET },
     mix: mix.entries.map(e => ({ ...e, share: Math.round(e.share * 10000) / 10000 })),
     summaries,
     ratios,

@@ -1,27 +1,21 @@
 // Server 2b: the least a Fastify receiver of these callbacks does, written by hand: the md5 check
 // Easemob's docs describe (one-shot crypto.hash, the cheapest way Node offers) and one log line per
-// callback with its callId, on bare Fastify with the service's logger set-up (the same as server 3:
-// BENCH_LOG_LEVEL, pino JSON through batchedLogDestination(), Fastify's request lines off). Its
-// route sits in a registered plugin, as routes are in most Fastify apps.
+// callback with its callId, on bare Fastify with the service's logger set-up (logging.ts, as servers
+// 2 and 3). Its route sits in a registered plugin, as routes are in most Fastify apps.
 //
 // No freshness window, no duplicate memory, no schema, no per-kind routing. 2b ÷ 2 is what the
 // work any signed, logged receiver must do costs bare Fastify; 3 ÷ 2b is what this project costs
 // on top of that.
 import { hash } from 'node:crypto'
-import Fastify, { LogController } from 'fastify'
-import { loggerOptions } from '../../src/service/app.js'
-import type { ServiceConfig } from '../../src/service/config.js'
+import Fastify from 'fastify'
 import { announce, portFromArgs } from './ipc.js'
+import { serviceLikeLogging } from './logging.js'
 
 const SECRET = 'test-secret'
 
 type Callback = Record<string, any>
 
-const level = process.env.BENCH_LOG_LEVEL ?? 'info'
-const app = Fastify({
-  logger: level === 'off' ? false : loggerOptions({ logLevel: level as ServiceConfig['logLevel'] }, false),
-  logController: new LogController({ disableRequestLogging: true })
-})
+const app = Fastify(serviceLikeLogging())
 
 await app.register(async routes => {
   routes.post('/', async (request, reply) => {

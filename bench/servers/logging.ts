@@ -1,0 +1,15 @@
+// The logger set-up servers 2, 2b and 3 share, so that their ratios compare callback paths and not
+// loggers: the service's own logger options (src/service/logger.ts: pino JSON through the batched
+// destination to stdout) at BENCH_LOG_LEVEL (default info; "off": no logger at all), and
+// Fastify's own request lines off.
+import { type FastifyServerOptions, LogController } from 'fastify'
+import type { ServiceConfig } from '../../src/service/config.js'
+import { loggerOptions } from '../../src/service/logger.js'
+
+export function serviceLikeLogging (): Pick<FastifyServerOptions, 'logger' | 'logController'> {
+  const level = process.env.BENCH_LOG_LEVEL ?? 'info'
+  return {
+    logger: level === 'off' ? false : loggerOptions({ logLevel: level as ServiceConfig['logLevel'] }, false),
+    logController: new LogController({ disableRequestLogging: true })
+  }
+}
