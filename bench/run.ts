@@ -19,6 +19,7 @@ import {
 } from './lib/proc.js'
 import { profileMarkdown, summarise } from './lib/profile.js'
 import { fmt, int, mb, median, slope } from './lib/stats.js'
+import { LINE_VARIANTS } from './servers/line-variants.js'
 
 const LABELS: Record<ServerId, string> = {
   'node-http': '1. bare node:http (floor)',
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     retries: { type: 'string', default: env.BENCH_RETRIES ?? '2' },
     feed: { type: 'string', default: env.BENCH_FEED ?? 'raw' },
     logger: { type: 'string', default: env.BENCH_LOG_LEVEL ?? 'info' },
+    '2b-line': { type: 'string', default: env.BENCH_2B_LINE ?? 'pino' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
@@ -75,6 +77,9 @@ if (args.help) {
   --logger LEVEL      logger of servers 2, 2b and 3, all set up like the service (pino JSON to /dev/null,
                       Fastify's own request lines off): info (default; 3 writes its one line per
                       callback), warn (3 logs only what it does not take) or off (no logger at all)
+  --2b-line V         server 2b's log line, taken apart: pino (default: request.log.info through the
+                      service's destination), no-write (the pino call, line dropped), template (the
+                      same line built by hand and written, no pino call) or none (md5 check only)
   --out FILE          JSON result file (default bench/results/latest.json for a full comparison)
 Environment: BENCH_LONG=1, BENCH_PROFILE=1, BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_MINUTES, ...
 `)
@@ -84,6 +89,9 @@ Environment: BENCH_LONG=1, BENCH_PROFILE=1, BENCH_ROUNDS, BENCH_DURATION, BENCH_
 if (!['info', 'warn', 'off'].includes(args.logger as string)) throw new Error(`--logger must be info, warn or off, got ${String(args.logger)}`)
 // Servers 2, 2b and 3 read it from their environment (bench/servers/logging.ts).
 process.env.BENCH_LOG_LEVEL = args.logger
+if (!(LINE_VARIANTS as readonly string[]).includes(args['2b-line'])) throw new Error(`--2b-line must be one of ${LINE_VARIANTS.join(', ')}, got ${args['2b-line']}`)
+process.env.BENCH_2B_LINE = args['2b-line']
+if (args['2b-line'] !== 'pino') LABELS['fastify-handwritten'] = `2b. hand-written Fastify receiver: md5 check, log line: ${args['2b-line']}`
 
 function positive (name: string, text: string): number {
   const n = Number(text)
@@ -515,7 +523,7 @@ async function compare (pinning: Pinning, mix: Mix): Promise<void> {
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(),
     meta,
-    settings: { rounds, durationSec, warmupSec, connections, pipelining: 1, feed, servers: order, logger: `servers 2, 2b and 3: ${args.logger === 'off' ? 'no logger' : `pino JSON at ${args.logger} to stdout = /dev/null, Fastify request lines off`}`, secret: SECRET },
+    settings: { rounds, durationSec, warmupSec, connections, pipelining: 1, feed, servers: order, logger: `servers 2, 2b and 3: ${args.logger === 'off' ? 'no logger' : `pino JSON at ${args.logger} to stdout = /dev/null, Fastify request lines off`}`, line2b: args['2b-line'], secret: SECRET },
     mix: mix.entries.map(e => ({ ...e, share: Math.round(e.share * 10000) / 10000 })),
     summaries,
     ratios,

@@ -6,16 +6,31 @@
 // No freshness window, no duplicate memory, no schema, no per-kind routing. 2b ÷ 2 is what the
 // work any signed, logged receiver must do costs bare Fastify; 3 ÷ 2b is what this project costs
 // on top of that.
+//
+// BENCH_2B_LINE takes the log line apart (npm run bench -- --2b-line ...):
+//   pino       request.log.info(...) through the service's destination (default)
+//   no-write   the same pino call, into a stream that drops the line: pino's share without the write
+//   template   the same JSON line built by one template string and written to the service's
+//              destination, no pino call: the write's share without pino
+//   none       no line: the md5 check alone
 import { hash } from 'node:crypto'
+import { hostname } from 'node:os'
 import Fastify from 'fastify'
+import { batchedLogDestination } from '../../src/log-destination.js'
 import { announce, portFromArgs } from './ipc.js'
+import { LINE_VARIANTS, type LineVariant } from './line-variants.js'
 import { serviceLikeLogging } from './logging.js'
 
 const SECRET = 'test-secret'
+const line = (process.env.BENCH_2B_LINE ?? 'pino') as LineVariant
+if (!LINE_VARIANTS.includes(line)) throw new Error(`BENCH_2B_LINE must be one of ${LINE_VARIANTS.join(', ')}, got ${line}`)
 
 type Callback = Record<string, any>
 
-const app = Fastify(serviceLikeLogging())
+const destination = line === 'template' ? batchedLogDestination() : undefined
+const app = Fastify(serviceLikeLogging(line === 'no-write' ? { write () {} } : destination))
+const lineHead = `{"level":30,"time":`
+const lineProcess = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"reqId":"`
 
 await app.register(async routes => {
   routes.post('/', async (request, reply) => {
@@ -28,13 +43,14 @@ await app.register(async routes => {
       reply.code(401)
       return { error: 'bad signature' }
     }
-    request.log.info({
-      callId: body.callId,
-      kind: body.chat_type ?? body.eventType ?? body.event,
-      outcome: 'dispatched',
-      statusCode: 200,
-      ms: Math.round(reply.elapsedTime * 100) / 100
-    }, 'easemob callback')
+    const kind = body.chat_type ?? body.eventType ?? body.event
+    const ms = Math.round(reply.elapsedTime * 100) / 100
+    if (destination !== undefined) {
+      // What pino writes for the call below, built directly (kind is one of Easemob's plain names).
+      destination.write(`${lineHead}${Date.now()}${lineProcess}${request.id}","callId":${JSON.stringify(body.callId)},${kind === undefined ? '' : `"kind":"${String(kind)}",`}"outcome":"dispatched","statusCode":200,"ms":${ms},"msg":"easemob callback"}\n`)
+    } else if (line !== 'none') {
+      request.log.info({ callId: body.callId, kind, outcome: 'dispatched', statusCode: 200, ms }, 'easemob callback')
+    }
     return { status: 'ok' }
   })
 })

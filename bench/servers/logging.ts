@@ -6,10 +6,12 @@ import { type FastifyServerOptions, LogController } from 'fastify'
 import type { ServiceConfig } from '../../src/service/config.js'
 import { loggerOptions } from '../../src/service/logger.js'
 
-export function serviceLikeLogging (): Pick<FastifyServerOptions, 'logger' | 'logController'> {
+/** `stream` replaces the service's destination (server 2b's variants that measure the line's parts). */
+export function serviceLikeLogging (stream?: { write: (line: string) => unknown }): Pick<FastifyServerOptions, 'logger' | 'logController'> {
   const level = process.env.BENCH_LOG_LEVEL ?? 'info'
+  const options = loggerOptions({ logLevel: level as ServiceConfig['logLevel'] }, false) as Record<string, unknown>
   return {
-    logger: level === 'off' ? false : loggerOptions({ logLevel: level as ServiceConfig['logLevel'] }, false),
+    logger: level === 'off' ? false : stream === undefined ? options : { ...options, stream },
     logController: new LogController({ disableRequestLogging: true })
   }
 }
