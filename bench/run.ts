@@ -81,7 +81,7 @@ if (args.help) {
                       service's destination), no-write (the pino call, line dropped), template (the
                       same line built by hand and written, no pino call) or none (md5 check only)
   --out FILE          JSON result file (default bench/results/latest.json for a full comparison)
-Environment: BENCH_LONG=1, BENCH_PROFILE=1, BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_MINUTES, ...
+Environment: BENCH_NODE_ARGS (extra node flags for every server of the comparison, e.g. --single-threaded-gc), BENCH_LONG=1, BENCH_PROFILE=1, BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_MINUTES, ...
 `)
   process.exit(0)
 }
@@ -455,7 +455,8 @@ function comparisonMarkdown (summaries: Summary[], ratios: Record<string, Record
 async function measureWithRetries (id: ServerId, round: number, position: number, pinning: Pinning, mix: Mix): Promise<{ kept: RunRecord, dropped: RunRecord[] }> {
   const dropped: RunRecord[] = []
   for (let attempt = 0; ; attempt++) {
-    const server = await ServerProcess.start(id, { pinning })
+    // BENCH_NODE_ARGS: node flags to try on every server alike (GC and heap settings, say).
+    const server = await ServerProcess.start(id, { pinning, nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) })
     let run: RunRecord
     try {
       const checks = await preflight(server, mix)
