@@ -32,6 +32,7 @@ if (args.help) {
   process.stdout.write(`npm run bench:instructions -- [options]   (needs valgrind; about 2 minutes)
   --server ID         ${SERVER_IDS.join(', ')} (full)
   --counts A,B        callbacks answered by the two processes (4000,12000); per callback = (IrB - IrA) / (B - A)
+                      (the JIT is still at work over the first few thousand: smaller counts overstate)
   --connections N     keep-alive connections sending at once (32; 1 = one callback at a time)
 Environment, read by the servers: BENCH_LOG_LEVEL (info), BENCH_2B_LINE (pino).
 `)
