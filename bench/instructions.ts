@@ -96,12 +96,13 @@ async function count (total: number): Promise<number> {
     env: { ...process.env, NODE_ENV: 'production' }
   })
   let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${server} under valgrind: not listening after 180 s\n${stderr}`)), 180_000)
     child.once('exit', code => reject(new Error(`${server} under valgrind exited with ${String(code)} before listening\n${stderr}`)))
-    child.stderr?.on('data', () => {
+    // All of stderr is kept: the port comes first, callgrind's total at exit.
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
       const found = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)
       if (found === null) return
       clearTimeout(timer)

@@ -43,12 +43,13 @@ await app.register(async routes => {
       reply.code(401)
       return { error: 'bad signature' }
     }
+    if (line === 'none') return { status: 'ok' }
     const kind = body.chat_type ?? body.eventType ?? body.event
     const ms = Math.round(reply.elapsedTime * 100) / 100
     if (destination !== undefined) {
       // What pino writes for the call below, built directly (kind is one of Easemob's plain names).
       destination.write(`${lineHead}${Date.now()}${lineProcess}${request.id}","callId":${JSON.stringify(body.callId)},${kind === undefined ? '' : `"kind":"${String(kind)}",`}"outcome":"dispatched","statusCode":200,"ms":${ms},"msg":"easemob callback"}\n`)
-    } else if (line !== 'none') {
+    } else {
       request.log.info({ callId: body.callId, kind, outcome: 'dispatched', statusCode: 200, ms }, 'easemob callback')
     }
     return { status: 'ok' }
