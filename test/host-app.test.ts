@@ -160,3 +160,26 @@ t.test('two instances with different prefixes and secrets do not mix', async t =
   t.equal(a.calls.length, 1)
   t.equal(b.calls.length, 1)
 })
+
+t.test('Fastify\'s logLevel register option quiets the plugin\'s line for callbacks taken, not for stale ones', async t => {
+  const logs = logCapture()
+  const app = Fastify({ logger: { level: 'info', stream: logs.stream } })
+  await app.register(easemobCallback, { prefix: '/easemob', logLevel: 'warn', secrets: [SECRET], now: () => NOW })
+  app.post('/api/echo', async (request) => {
+    request.log.info('host line')
+    return { echo: request.body }
+  })
+  await app.ready()
+  t.teardown(() => app.close())
+
+  const fresh = signed(sample('post_chat_txt'))
+  t.same((await post(app, fresh, '/easemob/')).json(), { status: 'ok' })
+  t.same((await post(app, fresh, '/easemob/')).json(), { status: 'duplicate' })
+  const stale = signed(sample('post_chat_txt'), { callId: 'stale-one', timestamp: NOW - 3_600_000 })
+  t.same((await post(app, stale, '/easemob/')).json(), { status: 'stale' })
+  await post(app, '{"a":1}', '/api/echo')
+
+  const pluginLines = logs.lines.filter(line => typeof line.msg === 'string' && line.msg.startsWith('easemob callback'))
+  t.same(pluginLines.map(line => [line.level, line.outcome]), [[LEVEL.warn, 'stale']], 'only the stale callback is logged')
+  t.equal(logs.lines.filter(line => line.msg === 'host line').length, 1, 'the host\'s own routes keep their level')
+})
