@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { parseArgs } from 'node:util'
+import { OK_BODY } from './lib/load.js'
 import { BodySource, buildMix, httpRequest } from './lib/mix.js'
 import { buildServers, ROOT, SERVER_IDS, type ServerId, serverScript } from './lib/proc.js'
 
@@ -29,7 +30,7 @@ const { values: args } = parseArgs({
 })
 
 if (args.help) {
-  process.stdout.write(`npm run bench:instructions -- [options]   (needs valgrind; about 2 minutes)
+  process.stdout.write(`npm run bench:instructions -- [options]   (needs valgrind; about 1 minute)
   --server ID         ${SERVER_IDS.join(', ')} (full)
   --counts A,B        callbacks answered by the two processes (4000,12000); per callback = (IrB - IrA) / (B - A)
                       (the JIT is still at work over the first few thousand: smaller counts overstate)
@@ -50,7 +51,7 @@ if (!Number.isInteger(connections) || connections < 1) throw new Error(`--connec
 
 /** Sends `total` signed callbacks over `connections` sockets, each waiting for its answer; counts answers that were not ok. */
 async function send (port: number, total: number, tag: string): Promise<number> {
-  const source = new BodySource(buildMix(), tag, body => httpRequest('127.0.0.1', body))
+  const source = new BodySource(mix, tag, body => httpRequest('127.0.0.1', body))
   let sent = 0
   let answered = 0
   let notOk = 0
@@ -78,7 +79,7 @@ async function send (port: number, total: number, tag: string): Promise<number> 
           const status = pending.slice(9, 12)
           const body = pending.slice(headEnd + 4, headEnd + 4 + length)
           pending = pending.slice(headEnd + 4 + length)
-          if (status !== '200' || body !== '{"status":"ok"}') notOk++
+          if (status !== '200' || body !== OK_BODY) notOk++
           if (++answered === total) resolve()
           next()
         }
@@ -119,6 +120,7 @@ async function count (total: number): Promise<number> {
 }
 
 buildServers()
+const mix = buildMix()
 process.stdout.write(`${server} under callgrind, ${connections} connection(s), BENCH_LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'}${server === 'fastify-handwritten' ? `, BENCH_2B_LINE=${process.env.BENCH_2B_LINE ?? 'pino'}` : ''} ...\n`)
 const [low, high] = await Promise.all(counts.map(count))
 const perCallback = (high - low) / (counts[1] - counts[0])

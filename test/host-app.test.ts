@@ -14,6 +14,11 @@ interface Host {
   hostErrors: string[]
 }
 
+/** The plugin's own per-callback lines among everything logged. */
+function callbackLines (logs: LogCapture): LogCapture['lines'] {
+  return logs.lines.filter(line => typeof line.msg === 'string' && line.msg.startsWith('easemob callback'))
+}
+
 async function host (): Promise<Host> {
   const logs = logCapture()
   const rec = recorder(['txt', 'message', '*'])
@@ -130,7 +135,7 @@ t.test('the plugin\'s hooks do not run for host routes', async t => {
   await post(h.app, '{"a":1}', '/api/echo')
   await h.app.inject({ method: 'POST', url: '/api/fail' })
   await h.app.inject({ method: 'GET', url: '/nowhere' })
-  const pluginLines = h.logs.lines.filter(line => typeof line.msg === 'string' && line.msg.startsWith('easemob callback'))
+  const pluginLines = callbackLines(h.logs)
   t.same(pluginLines, [], 'no per-callback log line for host requests')
 
   await post(h.app, signed(sample('post_chat_txt')), '/easemob/')
@@ -179,7 +184,7 @@ t.test('Fastify\'s logLevel register option quiets the plugin\'s line for callba
   t.same((await post(app, stale, '/easemob/')).json(), { status: 'stale' })
   await post(app, '{"a":1}', '/api/echo')
 
-  const pluginLines = logs.lines.filter(line => typeof line.msg === 'string' && line.msg.startsWith('easemob callback'))
+  const pluginLines = callbackLines(logs)
   t.same(pluginLines.map(line => [line.level, line.outcome]), [[LEVEL.warn, 'stale']], 'only the stale callback is logged')
   t.equal(logs.lines.filter(line => line.msg === 'host line').length, 1, 'the host\'s own routes keep their level')
 })

@@ -8,10 +8,10 @@ import { loggerOptions } from '../../src/service/logger.js'
 
 /** `stream` replaces the service's destination (server 2b's variants that measure the line's parts). */
 export function serviceLikeLogging (stream?: { write: (line: string) => unknown }): Pick<FastifyServerOptions, 'logger' | 'logController'> {
-  const level = process.env.BENCH_LOG_LEVEL ?? 'info'
-  const options = loggerOptions({ logLevel: level as ServiceConfig['logLevel'] }, false) as Record<string, unknown>
-  return {
-    logger: level === 'off' ? false : stream === undefined ? options : { ...options, stream },
-    logController: new LogController({ disableRequestLogging: true })
-  }
+  const level = (process.env.BENCH_LOG_LEVEL ?? 'info') as ServiceConfig['logLevel'] | 'off'
+  const logController = new LogController({ disableRequestLogging: true })
+  if (level === 'off') return { logger: false, logController }
+  // The service's options are its level and its destination; a replaced stream keeps the level only,
+  // so that no unused destination is made.
+  return { logger: stream === undefined ? loggerOptions({ logLevel: level }, false) : { level, stream }, logController }
 }
