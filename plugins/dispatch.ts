@@ -1,68 +1,101 @@
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { CallbackDispatcher } from '../src/augment.js'
-import { ERR_HANDLER_FAILED } from '../src/errors.js'
-import { isThenable } from '../src/thenable.js'
+import { ERR_HANDLER_FAILED, ERR_HANDLER_TIMEOUT } from '../src/errors.js'
 import type { CallbackHandler, CallbackHandlers } from '../src/options.js'
-import { CALLBACK_KINDS, type CallbackKind, isMessageKind } from '../src/schemas/kinds.js'
+import { CALLBACK_KINDS, type CallbackEvent, type CallbackKind, isMessageKind } from '../src/schemas/kinds.js'
 
 export interface DispatchPluginOptions {
   handlers: CallbackHandlers
+  /** Time the handlers of one callback have, in ms. */
+  handlerTimeoutMs: number
 }
 
-type Route = Array<{ name: string, handler: CallbackHandler<never> }>
+export interface Dispatcher {
+  /**
+   * Runs the handlers `event` reaches, one after another. Rejects with FST_ERR_EASEMOB_HANDLER_FAILED
+   * when one throws, or FST_ERR_EASEMOB_HANDLER_TIMEOUT when they are not done within the budget.
+   */
+  dispatch: (event: CallbackEvent, request: FastifyRequest) => Promise<void>
+}
 
-/** The handlers each kind reaches, in order: its own, `message` for chat messages, then `*`. */
-function routeTable (handlers: CallbackHandlers): Map<CallbackKind, Route> {
-  const table = new Map<CallbackKind, Route>()
-  for (const kind of CALLBACK_KINDS) {
-    const names: string[] = [kind]
-    if (isMessageKind(kind)) names.push('message')
-    names.push('*')
-    const route: Route = []
-    for (const name of names) {
-      const handler = (handlers as Record<string, CallbackHandler<never> | undefined>)[name]
-      if (handler !== undefined) route.push({ name, handler })
+type Route = ReadonlyArray<{ name: string, handler: CallbackHandler<never> }>
+
+function routeOf (handlers: CallbackHandlers, names: readonly string[]): Route {
+  return names.flatMap(name => {
+    const handler = (handlers as Record<string, CallbackHandler<never> | undefined>)[name]
+    return handler === undefined ? [] : [{ name, handler }]
+  })
+}
+
+async function run (route: Route, event: CallbackEvent, request: FastifyRequest): Promise<void> {
+  for (const { name, handler } of route) {
+    try {
+      await handler(event as never, request)
+    } catch (cause) {
+      throw new ERR_HANDLER_FAILED(name, { cause })
     }
-    table.set(kind, route)
-  }
-  return table
-}
-
-async function runFrom (route: Route, index: number, pending: unknown, event: never, request: FastifyRequest): Promise<void> {
-  let i = index
-  try {
-    await pending
-    for (i = index + 1; i < route.length; i++) await route[i].handler(event, request)
-  } catch (cause) {
-    throw new ERR_HANDLER_FAILED(route[i].name, { cause })
   }
 }
 
 /**
- * Decorates the context with `easemobDispatcher`. Handlers of one callback run one after another,
- * so that they see a stable order; the route table is built once, at registration.
+ * Settles as `work` does, or rejects with FST_ERR_EASEMOB_HANDLER_TIMEOUT at the budget. Handlers
+ * cannot be stopped: one that finishes late is logged, since Easemob's retry may run it again.
+ */
+function withinBudget (work: Promise<void>, budgetMs: number, event: CallbackEvent, request: FastifyRequest): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let late = false
+    const timer = setTimeout(() => {
+      late = true
+      reject(new ERR_HANDLER_TIMEOUT(budgetMs))
+    }, budgetMs)
+    work.then(() => {
+      if (late) {
+        request.log.warn({ callId: event.callId, kind: event.kind }, 'easemob handlers finished after their budget; the retry may have run them again')
+        return
+      }
+      clearTimeout(timer)
+      resolve()
+    }, (error: unknown) => {
+      if (late) {
+        request.log.error({ callId: event.callId, kind: event.kind, err: error }, 'easemob handlers failed after their budget')
+        return
+      }
+      clearTimeout(timer)
+      reject(error)
+    })
+  })
+}
+
+/**
+ * Owns the handler table: which handlers each kind reaches, in order (its own, `message` for chat
+ * messages whatever their body, then `*`), built once at registration. Decorates its context
+ * with the dispatcher the routes use.
  */
 const dispatch: FastifyPluginCallback<DispatchPluginOptions> = (fastify, options, done) => {
-  const table = routeTable(options.handlers)
-  const dispatcher: CallbackDispatcher = {
-    dispatch (event, request) {
-      const route = table.get(event.kind) as Route
-      // Stay synchronous while handlers are: most callbacks reach no handler or a sync one.
-      for (let i = 0; i < route.length; i++) {
-        let result: unknown
-        try {
-          result = route[i].handler(event as never, request)
-        } catch (cause) {
-          return Promise.reject(new ERR_HANDLER_FAILED(route[i].name, { cause }))
-        }
-        if (isThenable(result)) return runFrom(route, i, result, event as never, request)
-      }
-      return undefined
+  const { handlers, handlerTimeoutMs } = options
+  const table = new Map<CallbackKind, Route>()
+  for (const kind of CALLBACK_KINDS) table.set(kind, routeOf(handlers, isMessageKind(kind) ? [kind, 'message', '*'] : [kind, '*']))
+  const unrecognisedMessage = routeOf(handlers, ['unknown', 'message', '*'])
+
+  const dispatcher: Dispatcher = {
+    async dispatch (event, request) {
+      const route = event.kind === 'unknown' && event.unrecognised.message ? unrecognisedMessage : table.get(event.kind) as Route
+      if (route.length === 0) return
+      await withinBudget(run(route, event, request), handlerTimeoutMs, event, request)
     }
   }
-  fastify.decorate('easemobDispatcher', dispatcher)
+  fastify.decorate(DISPATCHER, dispatcher)
   done()
+}
+
+const DISPATCHER = 'easemobDispatcher'
+
+/**
+ * The dispatcher of the plugin's context. Reached through this function rather than by augmenting
+ * Fastify's types, so that a host app's FastifyInstance does not gain a property it does not have.
+ */
+export function dispatcherOf (fastify: FastifyInstance): Dispatcher {
+  return (fastify as FastifyInstance & { [DISPATCHER]: Dispatcher })[DISPATCHER]
 }
 
 export default fp(dispatch, { name: 'easemob-dispatch', fastify: '5.x' })

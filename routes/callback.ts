@@ -1,11 +1,11 @@
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
-import type { CallbackTrace } from '../src/augment.js'
+import type { FastifyPluginCallback } from 'fastify'
+import { dispatcherOf } from '../plugins/dispatch.js'
 import { classify } from '../src/classify.js'
-import { logCallback } from '../src/log.js'
 import type { NormalisedOptions } from '../src/options.js'
+import { replayClaim } from '../src/replay-key.js'
 import type { CallbackEvent } from '../src/schemas/kinds.js'
 import { CallbackEnvelope, CallbackReply } from '../src/schemas/route.js'
-import { isThenable } from '../src/thenable.js'
+import { startTrace } from '../src/trace.js'
 
 const OK: CallbackReply = { status: 'ok' }
 const DUPLICATE: CallbackReply = { status: 'duplicate' }
@@ -14,70 +14,47 @@ const STALE: CallbackReply = { status: 'stale' }
 type Body = CallbackEnvelope & Record<string, unknown>
 
 /**
- * The replay key. Easemob sends one `chat_offline` callback per offline member and does not say
- * whether they share a callId, so those are told apart by recipient; never losing one is worth the
- * slightly wider replay surface (spec §6.5).
- */
-function replayKey (body: Body): string {
-  return body.eventType === 'chat_offline' && typeof body.to === 'string' ? `${body.callId}\u0000${body.to}` : body.callId
-}
-
-/**
- * `POST /`: post-send callbacks. The signature is checked first; a callback that fails it throws
- * (401) before anything else looks at it.
- * The handler stays synchronous while the store, the handlers and `onStale` are: no promise and no
- * microtask per callback on the common path.
+ * `POST /`: post-send callbacks, signed (the signature plugin's hook has checked them). Each is
+ * claimed once in the replay store, then handed to the handlers, or to `onStale` when it is
+ * outside the freshness window; if they fail the claim is released so that Easemob's single retry
+ * is taken again.
  */
 const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
-  const { maxAgeMs, maxFutureMs, replayStore, now, onStale } = options
-  const dispatcher = fastify.easemobDispatcher
-  const verifySignature = fastify.easemobVerifySignature
+  const { maxAgeMs, maxFutureMs, replayStore, now, onStale, offlineFanOutLimit } = options
+  const dispatcher = dispatcherOf(fastify)
   // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
   const memory = maxAgeMs + maxFutureMs + 1
-
-  function answer (request: FastifyRequest, reply: FastifyReply, trace: CallbackTrace, outcome: string, result: CallbackReply): CallbackReply {
-    trace.outcome = outcome
-    logCallback(request, reply, 200, trace)
-    return result
-  }
-
-  function dispatch (event: CallbackEvent, key: string, request: FastifyRequest, reply: FastifyReply, trace: CallbackTrace): CallbackReply | Promise<CallbackReply> {
-    const pending = dispatcher.dispatch(event, request)
-    if (pending === undefined) return answer(request, reply, trace, 'dispatched', OK)
-    return pending.then(() => answer(request, reply, trace, 'dispatched', OK), async (error: unknown) => {
-      // Forget the callId so that Easemob's single retry is dispatched, not dropped as a duplicate.
-      await replayStore.release(key)
-      throw error
-    })
-  }
 
   fastify.post<{ Body: Body, Reply: CallbackReply }>('/', {
     bodyLimit: options.bodyLimit,
     schema: { body: CallbackEnvelope, response: { 200: CallbackReply } }
-  }, function receiveCallback (request, reply) {
+  }, async function receiveCallback (request) {
     const body = request.body
-    verifySignature(body)
-    const { kind, reason } = classify(body)
-    const trace: CallbackTrace = { callId: body.callId, kind, outcome: 'received', reason }
-    request.easemobTrace = trace
+    const { kind, unrecognised } = classify(body)
     const event = body as unknown as CallbackEvent
     event.kind = kind
+    if (unrecognised !== undefined) (event as CallbackEvent<'unknown'>).unrecognised = unrecognised
+    const trace = startTrace(request, { callId: body.callId, kind, outcome: 'received', reason: unrecognised?.reason })
 
     const clock = now()
     const age = clock - Number(body.timestamp)
-    if (age > maxAgeMs || age < -maxFutureMs) {
-      const why = age > maxAgeMs ? 'stale' : 'future'
-      const quarantined = onStale === undefined ? undefined : onStale(event, request, why)
-      if (isThenable(quarantined)) return Promise.resolve(quarantined).then(() => answer(request, reply, trace, why, STALE))
-      return answer(request, reply, trace, why, STALE)
+    const stale = age > maxAgeMs ? 'stale' : age < -maxFutureMs ? 'future' : undefined
+    // Stale callbacks are remembered too, so that one captured callback cannot flood onStale; apart
+    // from fresh ones, so that a stale copy does not use up the callId of the real callback.
+    const claim = replayClaim(body, offlineFanOutLimit, stale === undefined ? '' : 'stale\u0000')
+    if (!await replayStore.claim(claim.key, clock + memory, clock, claim.fanOut)) {
+      trace.outcome = 'duplicate'
+      return DUPLICATE
     }
-
-    const key = replayKey(body)
-    const claimed = replayStore.claim(key, clock + memory, clock)
-    if (isThenable(claimed)) {
-      return Promise.resolve(claimed).then(fresh => fresh ? dispatch(event, key, request, reply, trace) : answer(request, reply, trace, 'duplicate', DUPLICATE))
+    try {
+      if (stale === undefined) await dispatcher.dispatch(event, request)
+      else await onStale?.(event, request, stale)
+    } catch (error) {
+      await replayStore.release(claim.key, claim.fanOut)
+      throw error
     }
-    return claimed ? dispatch(event, key, request, reply, trace) : answer(request, reply, trace, 'duplicate', DUPLICATE)
+    trace.outcome = stale ?? 'dispatched'
+    return stale === undefined ? OK : STALE
   })
   done()
 }

@@ -1,14 +1,13 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { FastifyBaseLogger, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
-import type { CallbackTrace } from '../src/augment.js'
 import { ERR_BAD_OPTION } from '../src/errors.js'
-import { logCallback } from '../src/log.js'
 import type { NormalisedOptions, PreSendHandler } from '../src/options.js'
-import { bodiesOf, bodyKind } from '../src/presend/message.js'
+import { bodiesOf, bodyKind } from '../src/pre-send/message.js'
 import { MAX_REPLY_CHARS, PreSendReply, PreSendRequest, type PreSendDecision, type PreSendMessage } from '../src/schemas/pre-send.js'
 import { CallbackEnvelope } from '../src/schemas/route.js'
 import { BoundedExpiringMap } from '../src/store/bounded-map.js'
 import { isThenable } from '../src/thenable.js'
+import { startTrace } from '../src/trace.js'
 
 const checkRequest = TypeCompiler.Compile(PreSendRequest)
 const checkReply = TypeCompiler.Compile(PreSendReply)
@@ -92,29 +91,23 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
   const fallback: Verdict = { reply: fallbackReply, outcome: 'fallback' }
   // The first reply to each callId, kept as long as a replay of it could still pass as fresh. A
   // pending reply is shared: a replay that arrives while the first is being decided waits for it.
-  const cache = new BoundedExpiringMap<Promise<string>>(options.preSendCacheEntries)
+  const cache = new BoundedExpiringMap<Promise<string>>({ maxEntries: options.preSendCacheEntries })
   const memory = maxAgeMs + maxFutureMs + 1
-  const verifySignature = fastify.easemobVerifySignature
 
-  const answer = (request: FastifyRequest, reply: FastifyReply, text: string): FastifyReply => {
-    logCallback(request, reply, 200, request.easemobTrace as CallbackTrace)
-    return reply.type('application/json; charset=utf-8').send(text)
-  }
+  const answer = (reply: FastifyReply, text: string): FastifyReply => reply.type('application/json; charset=utf-8').send(text)
 
   fastify.post<{ Body: CallbackEnvelope & Record<string, unknown> }>('/pre-send', {
     bodyLimit: options.bodyLimit,
     schema: { body: CallbackEnvelope }
   }, function receivePreSend (request, reply) {
     const body = request.body
-    verifySignature(body)
-    const trace: CallbackTrace = { callId: body.callId, kind: 'pre-send', outcome: 'received' }
-    request.easemobTrace = trace
+    const trace = startTrace(request, { callId: body.callId, kind: 'pre-send', outcome: 'received' })
     const clock = now()
 
     const previous = cache.get(body.callId, clock)
     if (previous !== undefined) {
       trace.outcome = 'duplicate'
-      return previous.then(text => answer(request, reply, text))
+      return previous.then(text => answer(reply, text))
     }
 
     let verdict: Verdict | Promise<Verdict>
@@ -140,11 +133,11 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
     if (!isThenable(verdict)) {
       const text = settle(verdict)
       cache.set(body.callId, Promise.resolve(text), clock + memory, clock)
-      return answer(request, reply, text)
+      return answer(reply, text)
     }
     const pending = verdict.then(settle)
     cache.set(body.callId, pending, clock + memory, clock)
-    return pending.then(text => answer(request, reply, text))
+    return pending.then(text => answer(reply, text))
   })
   done()
 }

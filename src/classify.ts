@@ -1,5 +1,5 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { BODY_TYPES, callbackSchemas, type CallbackKind } from './schemas/kinds.js'
+import { BODY_TYPES, callbackSchemas, type CallbackKind, isMessageKind, type Unrecognised } from './schemas/kinds.js'
 
 type Body = Record<string, unknown>
 
@@ -10,17 +10,25 @@ function field (value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Body)[key] : undefined
 }
 
-function messageKind (payload: unknown): CallbackKind {
+function firstBody (payload: unknown): unknown {
   const bodies = field(payload, 'bodies')
-  const first = Array.isArray(bodies) ? bodies[0] : undefined
+  return Array.isArray(bodies) ? bodies[0] : undefined
+}
+
+function bodyType (payload: unknown): unknown {
+  return field(firstBody(payload), 'type')
+}
+
+function messageKind (payload: unknown): CallbackKind {
+  const first = firstBody(payload)
   const type = field(first, 'type')
   if (type === 'txt' && field(first, 'subType') === 'sub_combine') return 'combine'
   return typeof type === 'string' && BODY_TYPES.has(type) ? type as CallbackKind : 'unknown'
 }
 
 /**
- * Names the shape of a callback from the fields that tell the envelopes apart, in the order of
- * spec §5.0. It looks at discriminating fields only; the kind's schema then checks the rest.
+ * Names the shape of a callback from the fields that tell the envelopes apart (docs/protocol.md,
+ * "Telling callbacks apart"). It looks at discriminating fields only; the kind's schema then checks the rest.
  */
 export function shapeOf (body: Body): CallbackKind {
   if (body.event === 'group_op_event') return 'group_op'
@@ -55,20 +63,30 @@ const checks = Object.fromEntries(
 
 export interface Classification {
   kind: CallbackKind
-  /** Why a callback was routed as `unknown`; absent otherwise. */
-  reason?: string
+  /** Set when `kind` is `unknown`. */
+  unrecognised?: Unrecognised
+}
+
+function isChatMessage (body: Body, shape: CallbackKind): boolean {
+  return isMessageKind(shape) || (shape === 'unknown' && typeof body.chat_type === 'string' && MESSAGE_CHAT_TYPES.has(body.chat_type))
 }
 
 /**
  * Routes a signed callback to a kind. A callback that looks like a kind but does not fit its
- * schema is routed as `unknown` rather than rejected: Easemob's docs disagree with themselves
- * often enough that a real callback must still reach a handler (spec §7).
+ * schema is routed as `unknown` rather than rejected, with the kind it looks like and why:
+ * Easemob's docs disagree with themselves often enough that a real callback must still reach a
+ * handler. A chat message stays a chat message whatever its body, so that it reaches `message`.
  */
 export function classify (body: Body): Classification {
-  const kind = shapeOf(body)
-  if (kind === 'unknown') return { kind, reason: 'unrecognised envelope or body type' }
-  const check = checks[kind]
-  if (check.Check(body)) return { kind }
+  const shape = shapeOf(body)
+  if (shape === 'unknown') {
+    const message = isChatMessage(body, shape)
+    const reason = message ? `body type ${JSON.stringify(bodyType(body.payload) ?? null)} is not one this package knows` : 'unrecognised envelope'
+    return { kind: shape, unrecognised: { message, reason } }
+  }
+  const check = checks[shape]
+  if (check.Check(body)) return { kind: shape }
   const error = check.Errors(body).First()
-  return { kind: 'unknown', reason: `looks like ${kind} but ${error === undefined ? 'does not fit its schema' : `${error.path || '/'}: ${error.message}`}` }
+  const reason = `looks like ${shape} but ${error === undefined ? 'does not fit its schema' : `${error.path || '/'}: ${error.message}`}`
+  return { kind: 'unknown', unrecognised: { looksLike: shape, message: isChatMessage(body, shape), reason } }
 }

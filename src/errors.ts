@@ -16,6 +16,11 @@ export const ERR_PROTO_POISONING = createError(
   'request body contains a forbidden key (__proto__ or constructor.prototype)',
   400
 )
+export const ERR_UNSUPPORTED_CHARSET = createError(
+  'FST_ERR_EASEMOB_UNSUPPORTED_CHARSET',
+  'request body charset %s is not supported; Easemob sends UTF-8 JSON',
+  415
+)
 export const ERR_INVALID_ENVELOPE = createError('FST_ERR_EASEMOB_INVALID_ENVELOPE', 'invalid callback: %s', 400)
 
 export const ERR_SIGNATURE_MISSING = createError(
@@ -38,4 +43,10 @@ export const ERR_HANDLER_FAILED = createError(
   'FST_ERR_EASEMOB_HANDLER_FAILED',
   'the %s handler failed; answering 500 so that Easemob retries once',
   500
+)
+
+export const ERR_HANDLER_TIMEOUT = createError(
+  'FST_ERR_EASEMOB_HANDLER_TIMEOUT',
+  'the handlers did not finish within %d ms; answering 503 so that Easemob retries once',
+  503
 )

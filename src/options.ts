@@ -36,10 +36,22 @@ export interface EasemobCallbackOptions {
   maxAgeMs?: number
   /** How far ahead of this server's clock a timestamp may be, in ms. Default 60000. */
   maxFutureMs?: number
-  /** Where seen callIds are kept. Default: a `MemoryReplayStore` of `replayMaxEntries`. */
+  /** Where seen callIds are kept. Default: a `MemoryReplayStore` of `replayMaxEntries` and `replayMaxBytes`. */
   replayStore?: ReplayStore
-  /** Size bound of the default in-memory replay store. Default 100000. */
+  /** Entry bound of the default in-memory replay store. Default 100000. */
   replayMaxEntries?: number
+  /** Byte bound of the default in-memory replay store. Default 33554432 (32 MiB). */
+  replayMaxBytes?: number
+  /**
+   * Most `chat_offline` callbacks (one per offline member) taken under one callId. Default 3000,
+   * the largest group Easemob's console sets up with offline push; raise it for larger groups.
+   */
+  offlineFanOutLimit?: number
+  /**
+   * Time the handlers of one callback have, in ms. Past it the answer is 503 and the callId is
+   * released, so that Easemob's retry is taken. Default 8000 (Easemob waits 10 s).
+   */
+  handlerTimeoutMs?: number
   /** Largest accepted request body in bytes. Default 262144 (256 KiB). */
   bodyLimit?: number
   /** Clock in ms since the epoch, for tests. Default `Date.now`. */
@@ -69,6 +81,8 @@ export interface NormalisedOptions {
   maxAgeMs: number
   maxFutureMs: number
   replayStore: ReplayStore
+  offlineFanOutLimit: number
+  handlerTimeoutMs: number
   bodyLimit: number
   now: () => number
   insecureSkipSignature: boolean
@@ -80,10 +94,11 @@ export interface NormalisedOptions {
 
 const HANDLER_KEYS = new Set<string>(['message', '*'])
 
-function positiveInteger (name: string, value: unknown, fallback: number): number {
+function positiveInteger (name: string, value: unknown, fallback: number, minimum = 1): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ERR_BAD_OPTION(name, `must be a positive integer, got ${JSON.stringify(value)}`)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
+    const wanted = minimum === 1 ? 'a positive integer' : `an integer of at least ${minimum}`
+    throw new ERR_BAD_OPTION(name, `must be ${wanted}, got ${JSON.stringify(value)}`)
   }
   return value
 }
@@ -140,7 +155,12 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     onStale: options.onStale,
     maxAgeMs: positiveInteger('maxAgeMs', options.maxAgeMs, 300_000),
     maxFutureMs: positiveInteger('maxFutureMs', options.maxFutureMs, 60_000),
-    replayStore: store ?? new MemoryReplayStore(positiveInteger('replayMaxEntries', options.replayMaxEntries, 100_000)),
+    replayStore: store ?? new MemoryReplayStore(
+      positiveInteger('replayMaxEntries', options.replayMaxEntries, 100_000),
+      positiveInteger('replayMaxBytes', options.replayMaxBytes, 32 * 1024 * 1024, 65_536)
+    ),
+    offlineFanOutLimit: positiveInteger('offlineFanOutLimit', options.offlineFanOutLimit, 3000),
+    handlerTimeoutMs: positiveInteger('handlerTimeoutMs', options.handlerTimeoutMs, 8000),
     bodyLimit: positiveInteger('bodyLimit', options.bodyLimit, 262_144),
     now: options.now ?? Date.now,
     insecureSkipSignature,

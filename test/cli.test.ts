@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { checkSecurity, computeSecurity } from '../src/index.js'
+import { checkSecurity, computeSecurity } from '../index.js'
 import type { SampleBody } from '../src/samples.js'
-import { buildService } from '../src/service/app.js'
-import { loadConfig } from '../src/service/config.js'
+import { buildService } from '../service/app.js'
+import { loadConfig } from '../service/config.js'
 import { recorder, sample, sampleNames } from './helpers/callbacks.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))

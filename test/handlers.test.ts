@@ -2,7 +2,7 @@
 // cause, and one log line per callback without message content.
 import t from 'tap'
 import Fastify from 'fastify'
-import easemobCallback, { type CallbackHandlers } from '../src/index.js'
+import easemobCallback, { type CallbackHandlers } from '../index.js'
 import {
   build, buildLogged, type ErrorReply, LEVEL, logCapture, NOW, post, sample, SECRET, signed
 } from './helpers/callbacks.js'
@@ -198,7 +198,7 @@ t.test('logs: duplicates and unknown callbacks are info lines with their outcome
 })
 
 t.test('the service default handler logs content only at debug', async t => {
-  const { defaultHandlers } = await import('../src/service/app.js')
+  const { defaultHandlers } = await import('../service/app.js')
   const info = await buildLogged({ handlers: defaultHandlers })
   t.teardown(() => info.app.close())
   await post(info.app, signed(TXT))

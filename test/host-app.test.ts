@@ -2,7 +2,7 @@
 // encapsulated context, and the host's own routes, parser and handlers are left as they were.
 import t from 'tap'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
-import easemobCallback from '../src/index.js'
+import easemobCallback from '../index.js'
 import { type ErrorReply, LEVEL, logCapture, type LogCapture, NOW, post, recorder, type Recorder, sample, SECRET, signed } from './helpers/callbacks.js'
 
 interface Host {

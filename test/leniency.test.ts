@@ -23,7 +23,11 @@ interface Quirk {
   check?: (t: TapTest, event: Json) => void
   /** How the timestamp is sent, when not the number NOW. */
   timestamp?: string
+  /** Whether it reaches the `message` handler; default: for the chat-message kinds. */
+  message?: boolean
 }
+
+const CHAT_MESSAGE_KINDS = ['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom', 'combine']
 
 /** The type of a subtest's `t` (the last overload of t.test takes only the callback). */
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -129,17 +133,19 @@ const QUIRKS: Quirk[] = [
     kind: 'roster'
   },
   {
-    name: 'unknown body type "translation": routed as unknown (not as a message)',
+    name: 'unknown body type "translation": routed as unknown, and still a message',
     from: 'post_chat_txt',
     change: body => { bodies(body)[0] = { type: 'translation', msg: 'hi', lang: 'fr' } },
     kind: 'unknown',
+    message: true,
     check: (t, event) => t.equal(((event.payload as Json).bodies as Json[])[0].type, 'translation')
   },
   {
     name: 'body type "unknown" (content_type chat:user:unknown)',
     from: 'post_chat_txt',
     change: body => { bodies(body)[0] = { type: 'unknown' }; body.content_type = 'chat:user:unknown' },
-    kind: 'unknown'
+    kind: 'unknown',
+    message: true
   },
   {
     name: 'unknown notify payload.type',
@@ -179,19 +185,22 @@ const QUIRKS: Quirk[] = [
     name: 'a txt message missing `msg`: routed as unknown, not rejected',
     from: 'post_chat_txt',
     change: body => { delete bodies(body)[0].msg },
-    kind: 'unknown'
+    kind: 'unknown',
+    message: true
   },
   {
     name: 'a message with an empty bodies array',
     from: 'post_chat_txt',
     change: body => { payload(body).bodies = [] },
-    kind: 'unknown'
+    kind: 'unknown',
+    message: true
   },
   {
     name: 'a message without payload',
     from: 'post_chat_txt',
     change: body => { delete body.payload },
-    kind: 'unknown'
+    kind: 'unknown',
+    message: true
   },
   {
     name: 'sample-project placeholders: empty msg_id and group_id (§7.3)',
@@ -301,24 +310,42 @@ for (const quirk of QUIRKS) {
     const handlers = rec.names()
     t.equal(handlers[0], quirk.kind, `routed as ${quirk.kind}`)
     t.equal(handlers.at(-1), '*')
-    t.equal(handlers.includes('message'), ['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom', 'combine'].includes(quirk.kind),
-      'message handler only for chat-message kinds')
-    t.same(rec.calls[0].event, { ...JSON.parse(text), kind: quirk.kind }, 'the body reaches the handler as sent')
+    t.equal(handlers.includes('message'), quirk.message ?? CHAT_MESSAGE_KINDS.includes(quirk.kind),
+      'message handler for every chat message, and only for those')
+    const { unrecognised, ...event } = rec.calls[0].event as Json
+    t.same(event, { ...JSON.parse(text), kind: quirk.kind }, 'the body reaches the handler as sent')
+    if (quirk.kind === 'unknown') t.match(unrecognised, { message: quirk.message ?? false, reason: String }, 'with why it was not recognised')
+    else t.equal(unrecognised, undefined)
     quirk.check?.(t, rec.calls[0].event as unknown as Json)
   })
 }
 
-t.test('an unknown body type goes to unknown and * only: not to message, not to txt', async t => {
+t.test('an unknown body type goes to unknown, message and *: not to txt', async t => {
   const rec = recorder()
   const app = await build({ handlers: rec.handlers })
   t.teardown(() => app.close())
   const body = sample('post_chat_txt')
   bodies(body)[0] = { type: 'translation', msg: 'bonjour' }
   t.equal((await post(app, signed(body))).statusCode, 200)
-  t.same(rec.names(), ['unknown', '*'])
+  t.same(rec.names(), ['unknown', 'message', '*'])
+  t.same(rec.calls[1].event.kind === 'unknown' && rec.calls[1].event.unrecognised, {
+    message: true,
+    reason: 'body type "translation" is not one this package knows'
+  }, 'the message handler is told why')
 })
 
-t.test('with no unknown handler, unknown callbacks still reach * and are answered ok', async t => {
+t.test('an event that fails its kind\'s schema reaches unknown and * with the kind it looks like', async t => {
+  const rec = recorder()
+  const app = await build({ handlers: rec.handlers })
+  t.teardown(() => app.close())
+  const body = sample('post_group_create')
+  body.operation = 42
+  t.equal((await post(app, signed(body))).statusCode, 200)
+  t.same(rec.names(), ['unknown', '*'])
+  t.match(rec.calls[1].event, { kind: 'unknown', unrecognised: { looksLike: 'group_op', message: false, reason: /operation/ } })
+})
+
+t.test('with no unknown handler, unknown callbacks still reach message and * and are answered ok', async t => {
   const rec = recorder(['*', 'message', 'txt'])
   const app = await build({ handlers: rec.handlers })
   t.teardown(() => app.close())
@@ -326,5 +353,5 @@ t.test('with no unknown handler, unknown callbacks still reach * and are answere
   delete bodies(body)[0].msg
   const res = await post(app, signed(body))
   t.same(res.json(), { status: 'ok' })
-  t.same(rec.names(), ['*'])
+  t.same(rec.names(), ['message', '*'])
 })

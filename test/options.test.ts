@@ -1,7 +1,7 @@
 // Option mistakes fail the start, with a code and the option's name; never a callback later.
 import t from 'tap'
 import Fastify from 'fastify'
-import easemobCallback, { type CallbackHandlers, type EasemobCallbackOptions, type ReplayStore } from '../src/index.js'
+import easemobCallback, { type CallbackHandlers, type EasemobCallbackOptions, type ReplayStore } from '../index.js'
 import { buildLogged, LEVEL, logCapture, NOW, post, recorder, sample, signed, signedBody } from './helpers/callbacks.js'
 
 async function register (options: EasemobCallbackOptions): Promise<void> {

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { Writable } from 'node:stream'
 import t from 'tap'
-import easemobCallback, { type EasemobCallbackOptions } from '../src/index.js'
+import easemobCallback, { type EasemobCallbackOptions } from '../index.js'
 import type { PreSendDecision, PreSendMessage } from '../src/schemas/pre-send.js'
 import { build, NOW, post, sample, SECRET, signed } from './helpers/callbacks.js'
 

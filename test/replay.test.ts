@@ -2,7 +2,7 @@
 // outside the freshness window go to onStale only.
 import t from 'tap'
 import type { FastifyRequest } from 'fastify'
-import { type CallbackEvent, MemoryReplayStore, type ReplayStore, type StaleReason } from '../src/index.js'
+import { type CallbackEvent, MemoryReplayStore, type ReplayStore, type StaleReason } from '../index.js'
 import { build, buildLogged, type ErrorReply, LEVEL, NOW, post, recorder, sample, signed } from './helpers/callbacks.js'
 
 interface StaleCall {

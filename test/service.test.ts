@@ -1,7 +1,7 @@
 // The standalone service: configuration from the environment, and the app it builds.
 import t from 'tap'
-import { buildService } from '../src/service/app.js'
-import { ConfigError, loadConfig, type ServiceConfig } from '../src/service/config.js'
+import { buildService } from '../service/app.js'
+import { ConfigError, loadConfig, type ServiceConfig } from '../service/config.js'
 import { LEVEL, logCapture, NOW, post, recorder, sample, signed } from './helpers/callbacks.js'
 
 function problemsOf (env: NodeJS.ProcessEnv): string[] {
@@ -24,11 +24,17 @@ t.test('loadConfig: defaults', async t => {
     maxAgeSeconds: 300,
     maxFutureSeconds: 60,
     replayMaxEntries: 100_000,
+    replayMaxBytes: 33_554_432,
+    offlineFanOutLimit: 3000,
+    handlerTimeoutMs: 8000,
     bodyLimit: 262_144,
     logLevel: 'info',
-    presendRules: '',
-    presendBudgetMs: 100,
-    presendFallback: 'pass'
+    preSendRules: '',
+    preSendBudgetMs: 100,
+    preSendFallback: 'pass',
+    requestTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 5000,
+    shutdownTimeoutMs: 10_000
   })
 })
 
@@ -46,11 +52,17 @@ t.test('loadConfig: every variable is read', async t => {
     EASEMOB_MAX_AGE_SECONDS: '120',
     EASEMOB_MAX_FUTURE_SECONDS: '5',
     EASEMOB_REPLAY_MAX_ENTRIES: '50',
+    EASEMOB_REPLAY_MAX_BYTES: '100000',
+    EASEMOB_OFFLINE_FAN_OUT_LIMIT: '500',
+    EASEMOB_HANDLER_TIMEOUT_MS: '2000',
     EASEMOB_BODY_LIMIT: '4096',
     LOG_LEVEL: 'debug',
-    PRESEND_RULES: 'rules.yaml',
-    PRESEND_BUDGET_MS: '80',
-    PRESEND_FALLBACK: 'block'
+    PRE_SEND_RULES: 'rules.yaml',
+    PRE_SEND_BUDGET_MS: '80',
+    PRE_SEND_FALLBACK: 'block',
+    REQUEST_TIMEOUT_MS: '3000',
+    KEEP_ALIVE_TIMEOUT_MS: '1000',
+    SHUTDOWN_TIMEOUT_MS: '4000'
   })
   t.same(config, {
     port: 9000,
@@ -60,12 +72,27 @@ t.test('loadConfig: every variable is read', async t => {
     maxAgeSeconds: 120,
     maxFutureSeconds: 5,
     replayMaxEntries: 50,
+    replayMaxBytes: 100_000,
+    offlineFanOutLimit: 500,
+    handlerTimeoutMs: 2000,
     bodyLimit: 4096,
     logLevel: 'debug',
-    presendRules: 'rules.yaml',
-    presendBudgetMs: 80,
-    presendFallback: 'block'
+    preSendRules: 'rules.yaml',
+    preSendBudgetMs: 80,
+    preSendFallback: 'block',
+    requestTimeoutMs: 3000,
+    keepAliveTimeoutMs: 1000,
+    shutdownTimeoutMs: 4000
   })
+})
+
+t.test('loadConfig: the earlier PRESEND_* names are read, with a warning', async t => {
+  const warnings: string[] = []
+  const config = loadConfig({ EASEMOB_SECRETS: 's', PRESEND_RULES: 'old.yaml', PRESEND_FALLBACK: 'block', PRE_SEND_FALLBACK: 'pass' }, warnings)
+  t.equal(config.preSendRules, 'old.yaml')
+  t.equal(config.preSendFallback, 'pass', 'the current name wins')
+  t.same(warnings, ['PRESEND_RULES is now called PRE_SEND_RULES; please rename it', 'PRESEND_FALLBACK is ignored: PRE_SEND_FALLBACK is set'])
+  t.same(problemsOf({ EASEMOB_SECRETS: 's', PRESEND_BUDGET_MS: '0' }), ['PRE_SEND_BUDGET_MS="0": expected milliseconds, an integer from 1 to 10000'])
 })
 
 const BAD_VALUES: Array<[string, string]> = [
@@ -81,8 +108,12 @@ const BAD_VALUES: Array<[string, string]> = [
   ['EASEMOB_REPLAY_MAX_ENTRIES', 'many'],
   ['EASEMOB_BODY_LIMIT', '100'],
   ['HOST', ''],
-  ['PRESEND_BUDGET_MS', '0'],
-  ['PRESEND_FALLBACK', 'maybe']
+  ['PRE_SEND_BUDGET_MS', '0'],
+  ['PRE_SEND_FALLBACK', 'maybe'],
+  ['EASEMOB_REPLAY_MAX_BYTES', '1000'],
+  ['EASEMOB_HANDLER_TIMEOUT_MS', '0'],
+  ['REQUEST_TIMEOUT_MS', '10'],
+  ['SHUTDOWN_TIMEOUT_MS', 'soon']
 ]
 
 for (const [name, value] of BAD_VALUES) {

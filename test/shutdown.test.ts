@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import t from 'tap'
-import { buildService } from '../src/service/app.js'
-import { loadConfig } from '../src/service/config.js'
+import { buildService } from '../service/app.js'
+import { loadConfig } from '../service/config.js'
 import { NOW, sample, signed } from './helpers/callbacks.js'
 
 t.test('closing waits for in-flight callbacks and then refuses new ones', async t => {
@@ -29,7 +29,7 @@ t.test('closing waits for in-flight callbacks and then refuses new ones', async 
 })
 
 t.test('SIGTERM stops the service cleanly with exit code 0', async t => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/service/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
     env: { ...process.env, EASEMOB_SECRETS: 'test-secret', PORT: '18123', HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,7 +1,7 @@
 // security = lowercase hex md5(callId + secret + timestamp) (spec §2): what passes and what does not.
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { checkSecurity, computeSecurity, signCallback } from '../src/index.js'
+import { checkSecurity, computeSecurity, signCallback } from '../index.js'
 import {
   build, type ErrorReply, NOW, post, recorder, sample, sampleNames, SECRET, signed, signedBody
 } from './helpers/callbacks.js'

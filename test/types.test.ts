@@ -1,7 +1,7 @@
 // Compile-time checks of the public types (run by `npm run typecheck`), plus a run-time smoke test.
 import Fastify from 'fastify'
 import t from 'tap'
-import easemobCallback, { type CallbackEvent, type MessageEvent, type PreSendMessage, bodiesOf, rewritePayload } from '../src/index.js'
+import easemobCallback, { type CallbackEvent, type MessageEvent, type PreSendMessage, bodiesOf, rewritePayload } from '../index.js'
 import { NOW, post, sample, SECRET, signed } from './helpers/callbacks.js'
 
 t.test('handlers get events typed from the schemas', async t => {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Ext, NumberLike } from './primitives.js'
+import { Ext, JsonObject, NumberLike } from './primitives.js'
 
 // Message bodies (`payload.bodies[i]`, spec §5.2). Only `type` and the field a body cannot exist
 // without are required; everything else is optional because the docs disagree on it.
@@ -55,7 +55,8 @@ export const CmdBody = Type.Object({
 export const CustomBody = Type.Object({
   type: Type.Literal('custom'),
   customEvent: Type.Optional(Type.String()),
-  customExts: Type.Optional(Type.Array(Ext)),
+  /** The legacy form, a list of one-key objects; a JSON-encoded string in some captures. */
+  customExts: Type.Optional(Type.Union([Type.Array(JsonObject), Type.String()])),
   'v2:customExts': Type.Optional(Ext)
 })
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { AnyBody } from './bodies.js'
 import { messageEnvelopeFields } from './messages.js'
-import { BooleanLike, envelopeFields, Ext, MessageId, NumberLike, serverFields, StringList } from './primitives.js'
+import { BooleanLike, envelopeFields, Ext, MessageId, NumberLike, ObjectOrString, serverFields, StringList } from './primitives.js'
 
 // Non-message callbacks (spec §5.3–5.13). Operation names and sub-types are plain strings, not
 // literal unions: Easemob says new ones will appear and they must reach the handler (§5.9).
@@ -125,7 +125,7 @@ export const RosterEvent = Type.Object({
   chat_type: Type.Literal('roster'),
   payload: Type.Object({
     operation: Type.String(),
-    reason: opt(Type.String()),
+    reason: opt(ObjectOrString),
     roster_ver: opt(Type.String()),
     status: opt(Type.Object({ error_code: opt(Type.String()), description: opt(Type.String()) }))
   })
@@ -175,7 +175,11 @@ export const GroupOpEvent = Type.Object({
   }))
 })
 
-/** Group and chat-room operation, legacy format (`chat_type: muc`, §5.10). `reason` may hold JSON text. */
+/**
+ * Group and chat-room operation, legacy format (`chat_type: muc`). `reason` is an object in
+ * Easemob's current callback-configuration page and a string (sometimes JSON text) in older docs
+ * and Agora's.
+ */
 export const MucEvent = Type.Object({
   ...messageEnvelopeFields,
   chat_type: Type.Literal('muc'),
@@ -183,9 +187,9 @@ export const MucEvent = Type.Object({
     operation: Type.String(),
     muc_id: opt(Type.String()),
     is_chatroom: opt(BooleanLike),
-    reason: opt(Type.String()),
+    reason: opt(ObjectOrString),
     status: opt(Type.Object({ error_code: opt(Type.String()), description: opt(Type.String()) })),
-    event_info: opt(Type.Object({ ext: opt(Type.String()), type: opt(Type.String()) }))
+    event_info: opt(Type.Object({ ext: opt(ObjectOrString), type: opt(Type.String()) }))
   })
 })
 

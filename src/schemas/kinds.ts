@@ -40,12 +40,35 @@ export const BODY_TYPES: ReadonlySet<string> = new Set(MESSAGE_KINDS.filter(kind
 
 export const CALLBACK_KINDS = Object.keys(callbackSchemas) as CallbackKind[]
 
-/** The event a handler receives: the callback body as Easemob sent it, plus the `kind` it was routed as. */
+/** Why a callback was routed as `unknown`. */
+export interface Unrecognised {
+  /** The kind whose shape it has, when it has one: that kind's schema refused it. */
+  looksLike?: CallbackKind
+  /** A chat message (`chat_type` chat, groupchat or chatroom), whatever its body: it reaches `message` too. */
+  message: boolean
+  /** What did not fit, in words. */
+  reason: string
+}
+
+/**
+ * The event a handler receives: the callback body as Easemob sent it, plus the `kind` it was
+ * routed as, and for `unknown` why it was not recognised.
+ */
 export type CallbackEvent<K extends CallbackKind = CallbackKind> = {
-  [P in K]: Static<typeof callbackSchemas[P]> & { kind: P }
+  [P in K]: Static<typeof callbackSchemas[P]> & { kind: P } & (P extends 'unknown' ? { unrecognised: Unrecognised } : unknown)
 }[K]
 
-export type MessageEvent = CallbackEvent<MessageKind>
+/** A chat message whose body type is new to the package or did not fit its kind's schema. */
+export type UnrecognisedMessageEvent = Static<typeof messages.UnrecognisedMessage> & {
+  kind: 'unknown'
+  unrecognised: Unrecognised & { message: true }
+}
+
+/**
+ * What the `message` handler receives: every chat, group and room message. `kind` is its body
+ * type, or `unknown` when the body is of a type the package does not know or did not fit.
+ */
+export type MessageEvent = CallbackEvent<MessageKind> | UnrecognisedMessageEvent
 
 export function isMessageKind (kind: CallbackKind): kind is MessageKind {
   return (MESSAGE_KINDS as readonly string[]).includes(kind)

@@ -38,3 +38,20 @@ export const LocMessage = messageCallback(LocBody)
 export const CmdMessage = messageCallback(CmdBody)
 export const CustomMessage = messageCallback(CustomBody)
 export const CombineMessage = messageCallback(CombineBody)
+
+/**
+ * A chat message the package could not fit to a kind: a body type it does not know, or fields its
+ * kind's schema refused. Only the envelope is certain; the rest is as Easemob sent it. Describes
+ * what the `message` and `unknown` handlers receive for such a callback; nothing is checked with it.
+ */
+export const UnrecognisedMessage = Type.Object({
+  ...envelopeFields,
+  ...serverFields,
+  eventType: Type.Optional(Type.String()),
+  chat_type: Type.String(),
+  from: Type.Optional(Type.String()),
+  to: Type.Optional(Type.String()),
+  msg_id: Type.Optional(MessageId),
+  group_id: Type.Optional(Type.String()),
+  payload: Type.Optional(Type.Unknown())
+})

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { AudioBody, CmdBody, CustomBody, FileBody, ImgBody, LocBody, TxtBody, VideoBody } from './bodies.js'
-import { envelopeFields, Ext, JsonObject, MessageId, NumberLike, serverFields } from './primitives.js'
+import { envelopeFields, JsonObject, MessageId, NumberLike, serverFields } from './primitives.js'
 
 // Pre-send requests (spec §3.2) and the reply Easemob expects (§3.4).
 
@@ -31,7 +31,8 @@ export const PreSendBody = Type.Union([
 /** The older docs' and Agora's form: the payload of the history API, with `ext` and `bodies`. */
 export const PreSendBodiesPayload = Type.Object({
   bodies: Type.Array(PreSendBody),
-  ext: Type.Optional(Ext),
+  /** Whatever the sender set; a published capture carries `true`. Moderation must not be skipped for it. */
+  ext: Type.Optional(Type.Unknown()),
   from: Type.Optional(Type.String()),
   to: Type.Optional(Type.String()),
   type: Type.Optional(Type.String())

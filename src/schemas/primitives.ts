@@ -34,8 +34,14 @@ export function StringEnum<T extends string[]> (values: [...T]): TUnsafe<T[numbe
   return Type.Unsafe<T[number]>(Type.String({ enum: values }))
 }
 
-/** `payload.ext`: any JSON the sending app chose. */
-export const Ext = JsonObject
+/**
+ * A field Easemob documents as an object but has also sent as a string, often JSON-encoded (legacy
+ * `muc` and roster `reason`, metadata `event_info.ext`): both are taken, as sent.
+ */
+export const ObjectOrString = Type.Union([JsonObject, Type.String()])
+
+/** `payload.ext`: the attributes the sending app chose; an object, or JSON text in some captures. */
+export const Ext = ObjectOrString
 
 export const StringList = Type.Array(Type.String())
 

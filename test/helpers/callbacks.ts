@@ -1,6 +1,6 @@
 // Shared by the tests: the repo's own samples, signed by our own helper, posted with app.inject.
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse } from 'fastify'
-import easemobCallback, { CALLBACK_KINDS, type CallbackEvent, type CallbackHandlers, type EasemobCallbackOptions, signCallback } from '../../src/index.js'
+import easemobCallback, { CALLBACK_KINDS, type CallbackEvent, type CallbackHandlers, type EasemobCallbackOptions, signCallback } from '../../index.js'
 import { loadSamples, type SampleBody } from '../../src/samples.js'
 
 export const SECRET = 'test-secret'

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { compileRules } from '../src/presend/rules/compile.js'
-import type { RulesFile } from '../src/presend/rules/schema.js'
-import { bodiesOf, bodyKind } from '../src/presend/message.js'
+import { compileRules } from '../src/pre-send/rules/compile.js'
+import type { RulesFile } from '../src/pre-send/rules/schema.js'
+import { bodiesOf, bodyKind } from '../src/pre-send/message.js'
 import { loadSamples } from '../src/samples.js'
 import type { PreSendDecision, PreSendMessage } from '../src/schemas/pre-send.js'
 

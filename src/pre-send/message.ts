@@ -12,9 +12,10 @@ export function bodiesOf (message: Pick<PreSendRequest, 'payload'>): PreSendBody
   return isBodiesPayload(message.payload) ? message.payload.bodies : [message.payload]
 }
 
-/** `ext` of the `{ext, bodies}` form; the flat form carries none. */
+/** `ext` of the `{ext, bodies}` form when it is an object; the flat form carries none. */
 export function extOf (message: Pick<PreSendRequest, 'payload'>): Record<string, unknown> | undefined {
-  return isBodiesPayload(message.payload) ? message.payload.ext : undefined
+  const ext = isBodiesPayload(message.payload) ? message.payload.ext : undefined
+  return typeof ext === 'object' && ext !== null && !Array.isArray(ext) ? ext as Record<string, unknown> : undefined
 }
 
 export function bodyKind (body: PreSendBody | undefined): PreSendKind {
@@ -51,6 +52,7 @@ export function rewritePayload (
   const payload = message.payload
   if (!isBodiesPayload(payload)) return { ...rewrite(payload) }
   const result: Record<string, unknown> = { ...payload, bodies: payload.bodies.map(rewrite) }
-  if (payload.ext !== undefined) result.ext = rewriteExt(payload.ext)
+  const ext = extOf(message)
+  if (ext !== undefined) result.ext = rewriteExt(ext)
   return result
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { WordAutomaton } from '../src/presend/rules/automaton.js'
-import { applyMask } from '../src/presend/rules/compile.js'
-import { foldCodePoint, normaliseText, normaliseWord, originalRange } from '../src/presend/rules/normalise.js'
+import { WordAutomaton } from '../src/pre-send/rules/automaton.js'
+import { applyMask } from '../src/pre-send/rules/compile.js'
+import { foldCodePoint, normaliseText, normaliseWord, originalRange } from '../src/pre-send/rules/normalise.js'
 
 // The word matcher (Aho–Corasick over normalised text) and the masking of original positions.
 

@@ -1,8 +1,8 @@
 import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { loadRulesPolicy, RulesFileError, type ReloadEvent, type RulesPolicy } from '../src/presend/rules/policy.js'
-import { bodiesOf, bodyKind } from '../src/presend/message.js'
+import { loadRulesPolicy, RulesFileError, type ReloadEvent, type RulesPolicy } from '../src/pre-send/rules/policy.js'
+import { bodiesOf, bodyKind } from '../src/pre-send/message.js'
 import type { PreSendMessage } from '../src/schemas/pre-send.js'
 
 // The rules file: formats, error messages, reload keeping the last good rules, SIGHUP and file watch.

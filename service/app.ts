@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
-import type { CallbackHandlers } from '../options.js'
-import easemobCallback from '../plugin.js'
-import { loadRulesPolicy } from '../presend/rules/index.js'
+import easemobCallback, { type CallbackHandlers } from '../index.js'
+import { loadRulesPolicy } from '../src/pre-send/rules/index.js'
 import type { ServiceConfig } from './config.js'
 import { loggerOptions } from './logger.js'
 
@@ -21,16 +20,21 @@ export interface ServiceOptions {
 }
 
 /**
- * Builds the standalone service: the plugin at `/` (and `/pre-send` with PRESEND_RULES), `GET
+ * Builds the standalone service: the plugin at `/` (and `/pre-send` with PRE_SEND_RULES), `GET
  * /healthz`, and nothing else. A broken rules file throws here, so the service does not start.
  */
 export async function buildService (config: ServiceConfig, options: ServiceOptions = {}): Promise<FastifyInstance> {
-  const rules = config.presendRules === '' ? undefined : await loadRulesPolicy(config.presendRules)
+  const rules = config.preSendRules === '' ? undefined : await loadRulesPolicy(config.preSendRules)
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config),
+    logger: options.logger ?? loggerOptions(config, undefined),
     // The plugin logs one line per callback with its outcome; Fastify's two per request would be noise.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true
+    return503OnClosing: true,
+    // A webhook sender posts small bodies and waits at most 10 s (Easemob): a request still
+    // arriving after that is abandoned, and an idle keep-alive connection need not live long.
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 }
   })
   if (rules !== undefined) {
     app.log.info({ file: rules.file, rules: rules.ruleCount }, 'pre-send rules loaded')
@@ -51,12 +55,15 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     maxAgeMs: config.maxAgeSeconds * 1000,
     maxFutureMs: config.maxFutureSeconds * 1000,
     replayMaxEntries: config.replayMaxEntries,
+    replayMaxBytes: config.replayMaxBytes,
+    offlineFanOutLimit: config.offlineFanOutLimit,
+    handlerTimeoutMs: config.handlerTimeoutMs,
     bodyLimit: config.bodyLimit,
     handlers: options.handlers ?? defaultHandlers,
     now: options.now,
     preSend: rules?.decide,
-    preSendBudgetMs: config.presendBudgetMs,
-    preSendFallback: config.presendFallback
+    preSendBudgetMs: config.preSendBudgetMs,
+    preSendFallback: config.preSendFallback
   })
   return app
 }

@@ -1,0 +1,29 @@
+import type { FanOut } from './store/types.js'
+
+/** Easemob user IDs: at most 64 characters of a-z, A-Z, 0-9, `_`, `-` and `.` (docs/protocol.md). */
+const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/
+
+export interface ReplayClaim {
+  key: string
+  fanOut?: FanOut
+}
+
+interface Keyed {
+  callId: string
+  eventType?: unknown
+  to?: unknown
+}
+
+/**
+ * What a callback claims in the replay store. Easemob sends a group message's `chat_offline`
+ * callbacks, one per offline member, under one callId with `to` = that member, so those are told
+ * apart by recipient. `to` is not signed: only a value that can be an Easemob user ID opens a key
+ * of its own, and one callId opens at most `fanOutLimit` of them. `scope` keeps apart claims that
+ * must not see each other (stale callbacks from fresh ones).
+ */
+export function replayClaim (body: Keyed, fanOutLimit: number, scope = ''): ReplayClaim {
+  const { eventType, to } = body
+  const callId = scope + body.callId
+  if (eventType !== 'chat_offline' || typeof to !== 'string' || !USER_ID.test(to)) return { key: callId }
+  return { key: `${callId}\u0000${to}`, fanOut: { group: callId, limit: fanOutLimit } }
+}
