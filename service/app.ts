@@ -34,7 +34,7 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     // arriving after that is abandoned, and an idle keep-alive connection need not live long.
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
-    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 }
+    http: { requestTimeout: config.requestTimeoutMs, headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 }
   })
   if (rules !== undefined) {
     app.log.info({ file: rules.file, rules: rules.ruleCount }, 'pre-send rules loaded')

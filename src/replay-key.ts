@@ -1,6 +1,9 @@
 import type { FanOut } from './store/types.js'
 
-/** Easemob user IDs: at most 64 characters of a-z, A-Z, 0-9, `_`, `-` and `.` (docs/protocol.md). */
+/**
+ * Easemob user IDs: at most 64 characters of a-z, A-Z, 0-9, `_`, `-` and `.`, case-insensitive
+ * (docs/protocol.md#replays-and-chat_offline).
+ */
 const USER_ID = /^[A-Za-z0-9_.-]{1,64}$/
 
 export interface ReplayClaim {
@@ -25,5 +28,5 @@ export function replayClaim (body: Keyed, fanOutLimit: number, scope = ''): Repl
   const { eventType, to } = body
   const callId = scope + body.callId
   if (eventType !== 'chat_offline' || typeof to !== 'string' || !USER_ID.test(to)) return { key: callId }
-  return { key: `${callId}\u0000${to}`, fanOut: { group: callId, limit: fanOutLimit } }
+  return { key: `${callId}\u0000${to.toLowerCase()}`, fanOut: { group: callId, limit: fanOutLimit } }
 }

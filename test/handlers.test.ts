@@ -212,3 +212,32 @@ t.test('the service default handler logs content only at debug', async t => {
   t.equal(content?.level, LEVEL.debug)
   t.match(debug.logs.text(), TXT_TEXT)
 })
+
+t.test('handlers that never settle: 503 at handlerTimeoutMs, and Easemob\'s retry is dispatched again', async t => {
+  let calls = 0
+  const { app, logs } = await buildLogged({ handlerTimeoutMs: 50, handlers: { txt: async () => { calls++; if (calls === 1) await new Promise(() => {}) } } })
+  t.teardown(() => app.close())
+  const first = await post(app, signed(TXT))
+  t.equal(first.statusCode, 503)
+  t.equal(first.json<ErrorReply>().code, 'FST_ERR_EASEMOB_HANDLER_TIMEOUT')
+  const retry = await post(app, signed(TXT))
+  t.same(retry.json(), { status: 'ok' }, 'the callId was released: the retry is taken')
+  t.equal(calls, 2)
+  t.same(logs.lines.filter(line => line.callId === TXT.callId).map(line => [line.level, line.outcome]), [[LEVEL.error, 'failed'], [LEVEL.info, 'dispatched']])
+})
+
+t.test('a handler that fails after its budget: the retry was taken, and the late failure is logged', async t => {
+  let release: () => void = () => {}
+  const late = new Promise<void>(resolve => { release = resolve })
+  let calls = 0
+  const { app, logs } = await buildLogged({
+    handlerTimeoutMs: 50,
+    handlers: { txt: async () => { calls++; if (calls === 1) { await late; throw new Error('too late') } } }
+  })
+  t.teardown(() => app.close())
+  t.equal((await post(app, signed(TXT))).statusCode, 503)
+  t.same((await post(app, signed(TXT))).json(), { status: 'ok' }, 'the retry is dispatched, not answered duplicate')
+  release()
+  while (!logs.lines.some(line => line.msg === 'easemob handlers failed after their budget')) await new Promise(resolve => setImmediate(resolve))
+  t.match(logs.lines.find(line => line.msg === 'easemob handlers failed after their budget'), { level: LEVEL.error, callId: TXT.callId })
+})

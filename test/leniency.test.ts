@@ -289,6 +289,37 @@ const QUIRKS: Quirk[] = [
     kind: 'edit'
   },
   {
+    name: 'legacy muc with reason as an object (Easemob\'s current callback-configuration page)',
+    from: 'post_muc_legacy_upload_file',
+    change: body => { payload(body).reason = { data: { file_id: 'f-1', file_name: 'plan.pdf' } } },
+    kind: 'muc',
+    check: (t, event) => t.same((event.payload as Json).reason, { data: { file_id: 'f-1', file_name: 'plan.pdf' } })
+  },
+  {
+    name: 'roster with reason as an object',
+    from: 'post_roster_add',
+    change: body => { payload(body).reason = { text: 'hi' } },
+    kind: 'roster'
+  },
+  {
+    name: 'metadata event_info.ext as an object',
+    from: 'post_muc_legacy_set_metadata',
+    change: body => { payload(body).event_info = { ext: { level: '3' }, type: 'event_none' } },
+    kind: 'muc'
+  },
+  {
+    name: 'message ext as JSON text',
+    from: 'post_chat_txt',
+    change: body => { payload(body).ext = '{"em_force_notification":true}' },
+    kind: 'txt'
+  },
+  {
+    name: 'custom body with customExts as JSON text',
+    from: 'post_chat_custom',
+    change: body => { bodies(body)[0].customExts = '[{"k":"v"}]' },
+    kind: 'custom'
+  },
+  {
     name: 'user status with an unknown reason',
     from: 'post_user_logout',
     change: body => { body.reason = 'kicked_by_rest'; body.os = 'harmonyos' },

@@ -85,7 +85,7 @@ t.test('YAML, .yml and JSON files load', async t => {
 })
 
 t.test('the example rules file loads and works', async t => {
-  const policy = await loadRulesPolicy('examples/presend-rules.yaml')
+  const policy = await loadRulesPolicy('examples/pre-send-rules.yaml')
   t.ok(policy.ruleCount > 0)
   t.equal(policy.decide(text('加微信领红包')).valid, false)
   t.same(policy.decide(text('call 13812345678')), { valid: true, payload: { type: 'txt', msg: 'call ***********' }, rule: 'no-phone-numbers' })

@@ -221,3 +221,16 @@ t.test('without preSend there is no pre-send route; a bad fallback fails at star
     await bad.ready()
   }, { code: 'FST_ERR_EASEMOB_BAD_OPTION', message: /preSendFallback/ })
 })
+
+t.test('an ext that is not an object does not skip moderation, in either payload form', async t => {
+  const asked: PreSendMessage[] = []
+  const app = await build({ preSend: message => { asked.push(message); return { valid: false, code: 'no' } } })
+  t.teardown(() => app.close())
+  for (const [index, ext] of [true, 'text', 42, null, ['a']].entries()) {
+    const body = preSendRequest({ ext, bodies: [{ type: 'txt', msg: 'hi' }] }, { callId: `ext-${index}` })
+    const res = await post(app, signed(body), '/pre-send')
+    t.same(res.json(), { valid: false, code: 'no' }, `ext ${JSON.stringify(ext)}: the policy decided`)
+  }
+  t.equal(asked.length, 5)
+  t.ok(asked.every(message => message.kind === 'txt'))
+})

@@ -136,3 +136,16 @@ t.test('a rejected request is logged once at warn with its code, and the callId 
   t.equal(lines[1].statusCode, 401)
   t.notMatch(logs.text(), 'hello bob', 'no message text in the logs')
 })
+
+t.test('JSON in a charset other than UTF-8 is refused with 415, not read as UTF-8', async t => {
+  const rec = recorder(['*'])
+  const app = await build({ handlers: rec.handlers })
+  t.teardown(() => app.close())
+  for (const charset of ['gbk', 'GB2312', 'iso-8859-1', '"utf-16"']) {
+    const res = await post(app, signed(sample('post_chat_txt'), { callId: `cs-${charset}` }), '/', `application/json; charset=${charset}`)
+    t.equal(res.statusCode, 415, charset)
+    t.equal(res.json<ErrorReply>().code, 'FST_ERR_EASEMOB_UNSUPPORTED_CHARSET')
+  }
+  t.equal((await post(app, signed(sample('post_chat_txt'), { callId: 'cs-utf8' }), '/', 'application/json; charset="utf8"')).statusCode, 200)
+  t.same(rec.calls.map(call => call.event.callId), ['cs-utf8'], 'nothing mangled was dispatched')
+})

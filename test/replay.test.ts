@@ -351,3 +351,54 @@ t.test('an onStale that throws: 500 that says nothing about the cause', async t 
   t.same(res.json(), { statusCode: 500, code: 'FST_ERR_EASEMOB_INTERNAL', error: 'Internal Server Error', message: 'internal error' })
   t.notMatch(res.body, 'internal-detail')
 })
+
+t.test('chat_offline: only a `to` that can be an Easemob user ID opens its own key, at most offlineFanOutLimit per callId', async t => {
+  const rec = recorder(['img'])
+  const app = await build({ handlers: rec.handlers, offlineFanOutLimit: 3 })
+  t.teardown(() => app.close())
+  const base = sample('post_chat_offline_img')
+  const status = async (to: unknown): Promise<string> => (await post(app, signed({ ...base, to }))).json<{ status: string }>().status
+  t.equal(await status('carol'), 'ok')
+  t.equal(await status('Carol'), 'duplicate', 'user IDs are case-insensitive')
+  t.equal(await status('x'.repeat(65)), 'ok', 'too long to be a user ID: claims the callId itself')
+  t.equal(await status('bob@example.com'), 'duplicate', 'and so does any other such value')
+  t.equal(await status('dave'), 'ok')
+  t.equal(await status('erin'), 'ok')
+  t.equal(await status('frank'), 'duplicate', 'past the fan-out limit')
+  t.equal(rec.calls.length, 4)
+})
+
+t.test('MemoryReplayStore is bounded in bytes as well as entries', async t => {
+  const store = new MemoryReplayStore(1000, 65_536)
+  const long = (i: number): string => `${String(i).padStart(4, '0')}${'k'.repeat(508)}`
+  for (let i = 0; i < 200; i++) t.equal(store.claim(long(i), NOW + 1000, NOW), true)
+  t.ok(store.bytes <= 65_536, `${store.bytes} bytes held`)
+  t.ok(store.size < 200, `${store.size} keys held: the oldest were forgotten`)
+  t.equal(store.claim(long(199), NOW + 1000, NOW), false, 'the newest are remembered')
+  t.equal(store.claim(long(0), NOW + 1000, NOW), true, 'the oldest were forgotten first')
+})
+
+t.test('a fan-out place is given back when its callback is released', async t => {
+  const store = new MemoryReplayStore(100)
+  const fanOut = { group: 'call', limit: 2 }
+  t.equal(store.claim('call\u0000a', NOW + 10, NOW, fanOut), true)
+  t.equal(store.claim('call\u0000b', NOW + 10, NOW, fanOut), true)
+  t.equal(store.claim('call\u0000c', NOW + 10, NOW, fanOut), false, 'the group is full')
+  store.release('call\u0000b', fanOut)
+  t.equal(store.claim('call\u0000c', NOW + 10, NOW, fanOut), true, 'the released place is taken')
+  t.equal(store.claim('call\u0000d', NOW + 20, NOW + 11, fanOut), true, 'the count expires with its window')
+})
+
+t.test('a stale callback resent with other payloads reaches onStale once', async t => {
+  const stale = staleRecorder()
+  const app = await build({ onStale: stale.onStale })
+  t.teardown(() => app.close())
+  const answers = []
+  for (const msg of ['one', 'two', 'three']) {
+    const body = sample('post_chat_txt')
+    ;(body.payload as { bodies: Array<{ msg: string }> }).bodies[0].msg = msg
+    answers.push((await post(app, signed(body, { timestamp: NOW - 400_000 }))).json<{ status: string }>().status)
+  }
+  t.same(answers, ['stale', 'duplicate', 'duplicate'])
+  t.equal(stale.calls.length, 1)
+})

@@ -253,7 +253,7 @@ class RuleSet implements CompiledRules, HitSink {
       if ((chatKinds & (1 << kind)) !== 0) this.#visitBody(body, kind)
     }
     const ext = payload.ext
-    if (ext !== undefined && (chatKinds & messageKinds) !== 0) {
+    if (isRecord(ext) && (chatKinds & messageKinds) !== 0) {
       this.#kindBits = messageKinds
       for (let p = 0; p < this.#extPaths.length; p++) {
         const extPath = this.#extPaths[p]
