@@ -7,7 +7,7 @@ export function timestampText (timestamp: number | string): string {
 
 /**
  * `security = lowercase hex md5(callId + secret + timestamp)`, the signature Easemob puts in every
- * callback body (spec §2). Exported for tests and tools that need to produce signed callbacks.
+ * callback body (docs/protocol.md#the-signature). Exported for tests and tools that need to produce signed callbacks.
  */
 export function computeSecurity (callId: string, secret: string, timestamp: number | string): string {
   return hash('md5', callId + secret + timestampText(timestamp), 'hex')

@@ -1,4 +1,4 @@
-// Spec §7: Easemob's docs and servers disagree with themselves. A signed callback with one of
+// docs/protocol.md#known-quirks: Easemob's docs and servers disagree with themselves. A signed callback with one of
 // those quirks is answered 200 and reaches a handler; it is never rejected.
 import t from 'tap'
 import type { SampleBody } from '../src/samples.js'
@@ -34,7 +34,7 @@ type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const QUIRKS: Quirk[] = [
   {
-    name: 'group info with numbers and booleans as strings (§7.6)',
+    name: 'group info with numbers and booleans as strings',
     from: 'post_group_info',
     change: () => {},
     kind: 'group_op',
@@ -61,7 +61,7 @@ const QUIRKS: Quirk[] = [
     kind: 'group_op'
   },
   {
-    name: 'cmd body with `msg` instead of `action` (§7.16)',
+    name: 'cmd body with `msg` instead of `action`',
     from: 'post_chat_cmd',
     change: body => { bodies(body)[0] = { type: 'cmd', msg: 'refresh_profile' } },
     kind: 'cmd',
@@ -96,7 +96,7 @@ const QUIRKS: Quirk[] = [
     kind: 'group_op'
   },
   {
-    name: 'unknown group_op operation "FOO" (§5.9: more will be added)',
+    name: 'unknown group_op operation "FOO" (Easemob says more will be added)',
     from: 'post_group_join',
     change: body => { body.operation = 'FOO' },
     kind: 'group_op',
@@ -109,7 +109,7 @@ const QUIRKS: Quirk[] = [
     kind: 'group_op'
   },
   {
-    name: 'group_op of type CHATROOM with an empty id (§7.14)',
+    name: 'group_op of type CHATROOM with an empty id',
     from: 'post_chatroom_super_admin',
     change: body => { body.id = '' },
     kind: 'group_op'
@@ -121,7 +121,7 @@ const QUIRKS: Quirk[] = [
     kind: 'muc'
   },
   {
-    name: 'the misspelt wire value assing_owner (§7.11)',
+    name: 'the misspelt wire value assing_owner',
     from: 'post_muc_legacy_presence',
     change: body => { payload(body).operation = 'assing_owner'; body.to = 'admin' },
     kind: 'muc'
@@ -160,13 +160,13 @@ const QUIRKS: Quirk[] = [
     kind: 'unknown'
   },
   {
-    name: 'missing securityVersion (§2.2)',
+    name: 'missing securityVersion',
     from: 'post_chat_txt',
     change: body => { delete body.securityVersion },
     kind: 'txt'
   },
   {
-    name: 'the `ecurityVersion` typo (§7.1) on the 2017 sample shape',
+    name: 'the `ecurityVersion` typo on the 2017 sample shape',
     from: 'legacy_sample_project_video_as_audio',
     change: () => {},
     kind: 'audio',
@@ -176,7 +176,7 @@ const QUIRKS: Quirk[] = [
     }
   },
   {
-    name: 'a video labelled audio with thumb fields (§7.2) is classified by type',
+    name: 'a video labelled audio with thumb fields is classified by type',
     from: 'legacy_sample_project_video_as_audio',
     change: body => { Object.assign(bodies(body)[0], { thumb: 'https://x/t', thumb_secret: 's', size: { width: 1, height: 2 } }) },
     kind: 'audio'
@@ -203,19 +203,19 @@ const QUIRKS: Quirk[] = [
     message: true
   },
   {
-    name: 'sample-project placeholders: empty msg_id and group_id (§7.3)',
+    name: 'sample-project placeholders: empty msg_id and group_id',
     from: 'post_groupchat_txt',
     change: body => { body.msg_id = ''; body.group_id = '' },
     kind: 'txt'
   },
   {
-    name: 'msg_id as a number (the Thread table says Long, §7.6)',
+    name: 'msg_id as a number (the Thread table says Long)',
     from: 'post_chat_txt',
     change: body => { body.msg_id = 1392847561 },
     kind: 'txt'
   },
   {
-    name: 'chat_type chatroom on a message (§7.4)',
+    name: 'chat_type chatroom on a message',
     from: 'post_groupchat_txt',
     change: body => { body.chat_type = 'chatroom' },
     kind: 'txt'
@@ -227,7 +227,7 @@ const QUIRKS: Quirk[] = [
     kind: 'combine'
   },
   {
-    name: 'location lat/lng as strings (§7.6)',
+    name: 'location lat/lng as strings',
     from: 'post_chat_loc',
     change: body => { Object.assign(bodies(body)[0], { lat: '39.9', lng: '116.4' }) },
     kind: 'loc'
@@ -257,7 +257,7 @@ const QUIRKS: Quirk[] = [
     kind: 'txt'
   },
   {
-    name: 'offline push with timestamp as a digit string (§7.6)',
+    name: 'offline push with timestamp as a digit string',
     from: 'post_offline_push_success',
     change: () => {},
     timestamp: 'string',
@@ -265,7 +265,7 @@ const QUIRKS: Quirk[] = [
     check: (t, event) => t.type(event.timestamp, 'string')
   },
   {
-    name: 'sensitive-word "replace" sample carrying alertReason intercepted (§7.15)',
+    name: 'sensitive-word "replace" sample carrying alertReason intercepted',
     from: 'post_sensitive_word',
     change: body => { body.alertReason = 'intercepted'; body.status = 'replace' },
     kind: 'keyword_alert'
@@ -277,7 +277,7 @@ const QUIRKS: Quirk[] = [
     kind: 'read_ack'
   },
   {
-    name: 'Agora-style callId without the underscore (§7.5)',
+    name: 'Agora-style callId without the underscore',
     from: 'post_chat_txt',
     change: body => { body.callId = 'XXXX#XXXXe393c568-1111-2222-3333-444455556666' },
     kind: 'txt'

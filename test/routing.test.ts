@@ -4,7 +4,7 @@ import { build, NOW, post, recorder, sample, sampleNames, signed } from './helpe
 
 const CHAT_MESSAGE_KINDS = new Set(['txt', 'img', 'audio', 'video', 'file', 'loc', 'cmd', 'custom', 'combine'])
 
-/** The kind each sample file must be routed as, written out by hand from spec §5.0 and §10. */
+/** The kind each sample file must be routed as, written out by hand from docs/protocol.md#telling-callbacks-apart. */
 const EXPECTED: Record<string, string> = {
   legacy_sample_project_video_as_audio: 'audio',
   post_channel_ack: 'channel_ack',

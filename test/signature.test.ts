@@ -1,4 +1,4 @@
-// security = lowercase hex md5(callId + secret + timestamp) (spec §2): what passes and what does not.
+// security = lowercase hex md5(callId + secret + timestamp) (docs/protocol.md#the-signature): what passes and what does not.
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { checkSecurity, computeSecurity, signCallback } from '../index.js'

@@ -1,7 +1,7 @@
 import type { PreSendBodiesPayload, PreSendBody, PreSendKind, PreSendMessage, PreSendRequest } from '../schemas/pre-send.js'
 import { BODY_TYPES } from '../schemas/kinds.js'
 
-// Helpers that hide the two payload forms of pre-send requests (spec §3.3) from policies.
+// Helpers that hide the two payload forms of pre-send requests (docs/protocol.md#pre-send) from policies.
 
 export function isBodiesPayload (payload: PreSendRequest['payload']): payload is PreSendBodiesPayload {
   return Array.isArray((payload as { bodies?: unknown }).bodies)
@@ -42,7 +42,7 @@ export function chatTypeOf (message: Pick<PreSendRequest, 'chat_type'>): ChatTyp
 /**
  * A rewritten payload in the request's own form: `rewrite` gets each body and returns its
  * replacement (and `rewriteExt` the ext, in the `{ext, bodies}` form). Easemob requires the reply
- * payload to match the incoming format (spec §3.4).
+ * payload to match the incoming format (docs/protocol.md#pre-send).
  */
 export function rewritePayload (
   message: Pick<PreSendMessage, 'payload'>,

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Ext, JsonObject, NumberLike } from './primitives.js'
 
-// Message bodies (`payload.bodies[i]`, spec §5.2). Only `type` and the field a body cannot exist
+// Message bodies (`payload.bodies[i]`). Only `type` and the field a body cannot exist
 // without are required; everything else is optional because the docs disagree on it.
 
 const Size = Type.Object({ width: Type.Optional(NumberLike), height: Type.Optional(NumberLike) })
@@ -45,7 +45,7 @@ export const LocBody = Type.Object({
   addr: Type.Optional(Type.String())
 })
 
-/** History and pre-send docs name the command `action`, post-send docs `msg`: accept either (§7.16). */
+/** History and pre-send docs name the command `action`, post-send docs `msg`: accept either (docs/protocol.md#known-quirks). */
 export const CmdBody = Type.Object({
   type: Type.Literal('cmd'),
   action: Type.Optional(Type.String()),
@@ -60,7 +60,7 @@ export const CustomBody = Type.Object({
   'v2:customExts': Type.Optional(Ext)
 })
 
-/** A merged message is a `txt` body with `subType: sub_combine` (spec §5.2). */
+/** A merged message is a `txt` body with `subType: sub_combine`. */
 export const CombineBody = Type.Object({
   type: Type.Literal('txt'),
   subType: Type.Literal('sub_combine'),

@@ -3,12 +3,13 @@ import { AnyBody } from './bodies.js'
 import { messageEnvelopeFields } from './messages.js'
 import { BooleanLike, envelopeFields, Ext, MessageId, NumberLike, ObjectOrString, serverFields, StringList } from './primitives.js'
 
-// Non-message callbacks (spec §5.3–5.13). Operation names and sub-types are plain strings, not
-// literal unions: Easemob says new ones will appear and they must reach the handler (§5.9).
+// Non-message callbacks (docs/protocol.md#telling-callbacks-apart, and Easemob's page for each event
+// under https://doc.easemob.com/document/server-side/). Operation names and sub-types are plain
+// strings, not literal unions: Easemob says new ones will appear and they must reach the handler.
 
 const opt = Type.Optional
 
-/** Recall (`chat_type: recall`, §5.3): `recall_id` is the recalled message. */
+/** Recall (`chat_type: recall`): `recall_id` is the recalled message. */
 export const RecallEvent = Type.Object({
   ...messageEnvelopeFields,
   chat_type: Type.Literal('recall'),
@@ -31,14 +32,14 @@ const ackFields = {
   writed_channel: opt(BooleanLike)
 }
 
-/** Read receipt, single or group (§5.4). */
+/** Read receipt, single or group. */
 export const ReadAckEvent = Type.Object({ ...ackFields, chat_type: Type.Literal('read_ack') })
-/** Delivery receipt: undocumented; assumed to mirror read_ack (§5.4). */
+/** Delivery receipt: undocumented; assumed to mirror read_ack. */
 export const DeliveryAckEvent = Type.Object({ ...ackFields, chat_type: Type.Literal('delivery_ack') })
-/** Conversation read receipt (§5.4). */
+/** Conversation read receipt. */
 export const ChannelAckEvent = Type.Object({ ...ackFields, chat_type: Type.Literal('channel_ack') })
 
-/** Message edit (§5.5): the new content is in `payload.bodies`, the edited message in `edit_message_id`. */
+/** Message edit: the new content is in `payload.bodies`, the edited message in `edit_message_id`. */
 export const EditEvent = Type.Object({
   ...messageEnvelopeFields,
   chat_type: Type.Literal('edit'),
@@ -68,7 +69,7 @@ const ReactionState = Type.Object({
   op: opt(Type.Array(Type.Object({ reactionType: opt(Type.String()), operator: opt(Type.String()) })))
 })
 
-/** Reaction (`chat_type: notify`, `payload.type: reaction`, §5.6). */
+/** Reaction (`chat_type: notify`, `payload.type: reaction`). */
 export const ReactionEvent = Type.Object({
   ...messageEnvelopeFields,
   chat_type: Type.Literal('notify'),
@@ -87,7 +88,7 @@ export const ReactionEvent = Type.Object({
   })
 })
 
-/** Thread (`chat_type: notify`, `payload.type: thread`, §5.6). */
+/** Thread (`chat_type: notify`, `payload.type: thread`). */
 export const ThreadEvent = Type.Object({
   ...messageEnvelopeFields,
   chat_type: Type.Literal('notify'),
@@ -107,7 +108,7 @@ export const ThreadEvent = Type.Object({
   })
 })
 
-/** User online status (§5.7): no `chat_type`; `reason` is login, logout or replaced. */
+/** User online status: no `chat_type`; `reason` is login, logout or replaced. */
 export const UserStatusEvent = Type.Object({
   ...envelopeFields,
   ...serverFields,
@@ -119,7 +120,7 @@ export const UserStatusEvent = Type.Object({
   version: opt(Type.String())
 })
 
-/** Contact operation (`chat_type: roster`, §5.8). */
+/** Contact operation (`chat_type: roster`). */
 export const RosterEvent = Type.Object({
   ...messageEnvelopeFields,
   chat_type: Type.Literal('roster'),
@@ -131,7 +132,7 @@ export const RosterEvent = Type.Object({
   })
 })
 
-/** `info` of a group: numbers and booleans arrive as strings (§5.9). */
+/** `info` of a group: numbers and booleans arrive as strings. */
 const GroupInfo = Type.Object({
   owner: opt(Type.String()),
   created: opt(NumberLike),
@@ -149,7 +150,7 @@ const GroupInfo = Type.Object({
   mute_duration: opt(NumberLike)
 })
 
-/** Group and chat-room operation, current format (`event: group_op_event`, §5.9). */
+/** Group and chat-room operation, current format (`event: group_op_event`). */
 export const GroupOpEvent = Type.Object({
   ...envelopeFields,
   appkey: opt(Type.String()),
@@ -193,7 +194,7 @@ export const MucEvent = Type.Object({
   })
 })
 
-/** Sensitive-word hit (`eventType: keyword_alert`, §5.11). */
+/** Sensitive-word hit (`eventType: keyword_alert`). */
 export const KeywordAlertEvent = Type.Object({
   ...envelopeFields,
   ...serverFields,
@@ -208,7 +209,7 @@ export const KeywordAlertEvent = Type.Object({
   chatType: opt(Type.String())
 })
 
-/** Content-moderation result (`eventType: moderation`, §5.12). */
+/** Content-moderation result (`eventType: moderation`). */
 export const ModerationEvent = Type.Object({
   ...envelopeFields,
   ...serverFields,
@@ -226,7 +227,7 @@ export const ModerationEvent = Type.Object({
   source: opt(Type.Unknown())
 })
 
-/** Offline-push result (`step: push`, §5.13). */
+/** Offline-push result (`step: push`). */
 export const OfflinePushEvent = Type.Object({
   ...envelopeFields,
   ...serverFields,

@@ -2,7 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox'
 import { AudioBody, CmdBody, CombineBody, CustomBody, FileBody, ImgBody, LocBody, TxtBody, VideoBody } from './bodies.js'
 import { envelopeFields, Ext, MessageId, serverFields } from './primitives.js'
 
-/** Envelope of chat messages and most message-like events (spec §5.0, "common message envelope"). */
+/** Envelope of chat messages and most message-like events (docs/protocol.md#telling-callbacks-apart). */
 export const messageEnvelopeFields = {
   ...envelopeFields,
   ...serverFields,
@@ -15,7 +15,7 @@ export const messageEnvelopeFields = {
   content_type: Type.Optional(Type.String())
 }
 
-/** A message callback (`chat_type` chat/groupchat, spec §5.1) whose bodies are of one type. */
+/** A message callback (`chat_type` chat/groupchat) whose bodies are of one type. */
 function messageCallback<B extends TSchema> (body: B) {
   return Type.Object({
     ...messageEnvelopeFields,

@@ -2,12 +2,12 @@ import { Type, type Static } from '@sinclair/typebox'
 import { AudioBody, CmdBody, CustomBody, FileBody, ImgBody, LocBody, TxtBody, VideoBody } from './bodies.js'
 import { envelopeFields, JsonObject, MessageId, NumberLike, serverFields } from './primitives.js'
 
-// Pre-send requests (spec §3.2) and the reply Easemob expects (§3.4).
+// Pre-send requests and the reply Easemob expects (docs/protocol.md#pre-send).
 
-/** Easemob counts a reply over 1000 characters as an attack and applies its fallback (spec §3.4). */
+/** Easemob counts a reply over 1000 characters as an attack and applies its fallback (docs/protocol.md#pre-send). */
 export const MAX_REPLY_CHARS = 1000
 
-/** The current docs' merged-message sample has no `type` (spec §3.3, §7.17). */
+/** The current docs' merged-message sample has no `type` (docs/protocol.md#pre-send). */
 export const PreSendCombineBody = Type.Object({
   type: Type.Optional(Type.Literal('txt')),
   subType: Type.Literal('sub_combine'),
@@ -41,13 +41,13 @@ export const PreSendBodiesPayload = Type.Object({
 export const PreSendRequest = Type.Object({
   ...envelopeFields,
   ...serverFields,
-  /** chat, groupchat, group or chatroom: the docs use all four (spec §7.4). */
+  /** chat, groupchat, group or chatroom: the docs use all four (docs/protocol.md#known-quirks). */
   chat_type: Type.String(),
   group_id: Type.Optional(Type.String()),
   from: Type.String(),
   to: Type.String(),
   msg_id: MessageId,
-  /** Either the single body itself (current docs) or `{ext, bodies}` (older docs, Agora): spec §3.3. */
+  /** Either the single body itself (current docs) or `{ext, bodies}` (older docs, Agora): docs/protocol.md#pre-send. */
   payload: Type.Union([PreSendBodiesPayload, PreSendBody])
 })
 
@@ -62,7 +62,7 @@ export type PreSendKind = typeof PRE_SEND_KINDS[number]
 export type PreSendMessage = PreSendRequest & { kind: PreSendKind }
 
 /**
- * Easemob's pre-send reply (spec §3.4), and nothing else: `valid` decides, `code` is shown to a
+ * Easemob's pre-send reply (docs/protocol.md#pre-send), and nothing else: `valid` decides, `code` is shown to a
  * blocked sender, `payload` replaces the message (same form as the request's), `chatroom_msg_level`
  * sets a room message's priority.
  */

@@ -1,12 +1,12 @@
 import { Type, type TUnsafe } from '@sinclair/typebox'
 
 // Building blocks shared by every callback schema. Objects stay open (extra fields allowed) because
-// Easemob adds fields over time and a real callback must never be turned away for one (spec §7).
+// Easemob adds fields over time and a real callback must never be turned away for one (docs/protocol.md#known-quirks).
 
-/** Easemob sends some numbers as strings (`max_users`, `created`, offline-push `timestamp`): spec §7.6. */
+/** Easemob sends some numbers as strings (`max_users`, `created`, offline-push `timestamp`): docs/protocol.md#known-quirks. */
 export const NumberLike = Type.Union([Type.Number(), Type.String()])
 
-/** Booleans sent as `"true"`/`"false"` in group info (spec §5.9). */
+/** Booleans sent as `"true"`/`"false"` in group info. */
 export const BooleanLike = Type.Union([Type.Boolean(), Type.String()])
 
 /** Milliseconds since the epoch; a number in practice, a digit string in some docs. */

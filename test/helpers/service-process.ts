@@ -1,15 +1,16 @@
 // The real service as a child process (`node --import tsx service/main.ts`), for tests that must
 // see what a user sees: HTTP on a real port, signals, the process's own memory and log lines.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 export interface ServiceProcess {
-  child: ChildProcessWithoutNullStreams
+  child: ChildProcessByStdio<null, Readable, Readable>
   port: number
   url: string
   /** Every JSON log line so far, parsed. */
