@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import dispatchPlugin from './plugins/dispatch.js'
+import outboxPlugin from './plugins/outbox.js'
 import signaturePlugin from './plugins/signature.js'
 import callbackRoute from './routes/callback.js'
 import preSendRoute from './routes/pre-send.js'
@@ -16,7 +17,8 @@ import { typeboxValidatorCompiler } from './src/validator.js'
  * `POST {prefix}/pre-send`. Encapsulated: its parser, validator, hooks and error handler apply to
  * its own routes only. A request goes through, in order: the JSON parser, the route's envelope
  * schema, the signature plugin's hook, the route (which hands callbacks to the dispatch plugin's
- * handlers), and the onResponse hook that writes its one log line.
+ * handlers, or with an outbox writes them for the outbox plugin to deliver), and the onResponse
+ * hook that writes its one log line.
  */
 const easemobCallback: FastifyPluginAsync<EasemobCallbackOptions> = async (fastify, options) => {
   const config = normaliseOptions(options, CALLBACK_KINDS)
@@ -34,6 +36,7 @@ const easemobCallback: FastifyPluginAsync<EasemobCallbackOptions> = async (fasti
 
   await fastify.register(signaturePlugin, { secrets: config.secrets, insecureSkipSignature: config.insecureSkipSignature })
   await fastify.register(dispatchPlugin, { handlers: config.handlers, handlerTimeoutMs: config.handlerTimeoutMs })
+  if (config.outbox !== undefined) await fastify.register(outboxPlugin, { outbox: config.outbox, closeTimeoutMs: config.handlerTimeoutMs })
   await fastify.register(callbackRoute, config)
   if (config.preSend !== undefined) await fastify.register(preSendRoute, config)
 }
@@ -42,7 +45,9 @@ const plugin = fp(easemobCallback, { name: 'fastify-easemob-callback', fastify: 
 
 export default plugin
 export { plugin as easemobCallback }
-export type { CallbackHandler, CallbackHandlers, EasemobCallbackOptions, PreSendHandler, StaleReason } from './src/options.js'
+export type { CallbackContext, CallbackHandler, CallbackHandlers, EasemobCallbackOptions, PreSendHandler, StaleReason } from './src/options.js'
+export { Outbox, type OutboxOptions } from './src/outbox/outbox.js'
+export type { RowState, StoredRow } from './src/outbox/database.js'
 export type { CallbackEvent, CallbackKind, MessageEvent, MessageKind, Unrecognised, UnrecognisedMessageEvent } from './src/schemas/kinds.js'
 export { CALLBACK_KINDS, MESSAGE_KINDS, callbackSchemas } from './src/schemas/kinds.js'
 export type { PreSendBody, PreSendDecision, PreSendKind, PreSendMessage, PreSendReply, PreSendRequest } from './src/schemas/pre-send.js'

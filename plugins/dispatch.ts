@@ -1,21 +1,22 @@
-import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { ERR_HANDLER_FAILED, ERR_HANDLER_TIMEOUT } from '../src/errors.js'
-import type { CallbackHandler, CallbackHandlers } from '../src/options.js'
+import type { CallbackContext, CallbackHandler, CallbackHandlers } from '../src/options.js'
 import { CALLBACK_KINDS, type CallbackEvent, type CallbackKind, isMessageKind } from '../src/schemas/kinds.js'
 
 export interface DispatchPluginOptions {
   handlers: CallbackHandlers
-  /** Time the handlers of one callback have, in ms. */
+  /** Time the handlers of one callback have inside Easemob's request, in ms. */
   handlerTimeoutMs: number
 }
 
 export interface Dispatcher {
   /**
    * Runs the handlers `event` reaches, one after another. Rejects with FST_ERR_EASEMOB_HANDLER_FAILED
-   * when one throws, or FST_ERR_EASEMOB_HANDLER_TIMEOUT when they are not done within the budget.
+   * when one throws, or FST_ERR_EASEMOB_HANDLER_TIMEOUT when they are not done within `budgetMs`
+   * (default: the plugin's handlerTimeoutMs).
    */
-  dispatch: (event: CallbackEvent, request: FastifyRequest) => Promise<void>
+  dispatch: (event: CallbackEvent, context: CallbackContext, budgetMs?: number) => Promise<void>
 }
 
 type Route = ReadonlyArray<{ name: string, handler: CallbackHandler<never> }>
@@ -27,10 +28,10 @@ function routeOf (handlers: CallbackHandlers, names: readonly string[]): Route {
   })
 }
 
-async function run (route: Route, event: CallbackEvent, request: FastifyRequest): Promise<void> {
+async function run (route: Route, event: CallbackEvent, context: CallbackContext): Promise<void> {
   for (const { name, handler } of route) {
     try {
-      await handler(event as never, request)
+      await handler(event as never, context)
     } catch (cause) {
       throw new ERR_HANDLER_FAILED(name, { cause })
     }
@@ -41,7 +42,7 @@ async function run (route: Route, event: CallbackEvent, request: FastifyRequest)
  * Settles as `work` does, or rejects with FST_ERR_EASEMOB_HANDLER_TIMEOUT at the budget. Handlers
  * cannot be stopped: one that finishes late is logged, since Easemob's retry may run it again.
  */
-function withinBudget (work: Promise<void>, budgetMs: number, event: CallbackEvent, request: FastifyRequest): Promise<void> {
+function withinBudget (work: Promise<void>, budgetMs: number, event: CallbackEvent, { log }: CallbackContext): Promise<void> {
   return new Promise((resolve, reject) => {
     let late = false
     const timer = setTimeout(() => {
@@ -50,14 +51,14 @@ function withinBudget (work: Promise<void>, budgetMs: number, event: CallbackEve
     }, budgetMs)
     work.then(() => {
       if (late) {
-        request.log.warn({ callId: event.callId, kind: event.kind }, 'easemob handlers finished after their budget; the retry may have run them again')
+        log.warn({ callId: event.callId, kind: event.kind }, 'easemob handlers finished after their budget; the retry may have run them again')
         return
       }
       clearTimeout(timer)
       resolve()
     }, (error: unknown) => {
       if (late) {
-        request.log.error({ callId: event.callId, kind: event.kind, err: error }, 'easemob handlers failed after their budget')
+        log.error({ callId: event.callId, kind: event.kind, err: error }, 'easemob handlers failed after their budget')
         return
       }
       clearTimeout(timer)
@@ -78,10 +79,10 @@ const dispatch: FastifyPluginCallback<DispatchPluginOptions> = (fastify, options
   const unrecognisedMessage = routeOf(handlers, ['unknown', 'message', '*'])
 
   const dispatcher: Dispatcher = {
-    async dispatch (event, request) {
+    async dispatch (event, context, budgetMs = handlerTimeoutMs) {
       const route = event.kind === 'unknown' && event.unrecognised.message ? unrecognisedMessage : table.get(event.kind) as Route
       if (route.length === 0) return
-      await withinBudget(run(route, event, request), handlerTimeoutMs, event, request)
+      await withinBudget(run(route, event, context), budgetMs, event, context)
     }
   }
   fastify.decorate(DISPATCHER, dispatcher)

@@ -15,12 +15,12 @@ type Body = CallbackEnvelope & Record<string, unknown>
 
 /**
  * `POST /`: post-send callbacks, signed (the signature plugin's hook has checked them). Each is
- * claimed once in the replay store, then handed to the handlers, or to `onStale` when it is
- * outside the freshness window; if they fail the claim is released so that Easemob's single retry
- * is taken again.
+ * claimed once in the replay store, then handed to the handlers (or, with an outbox, written to it
+ * for the handlers to run from after the answer), or to `onStale` when it is outside the
+ * freshness window. If that fails the claim is released, so that Easemob's single retry is taken.
  */
 const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
-  const { maxAgeMs, maxFutureMs, replayStore, now, onStale, offlineFanOutLimit } = options
+  const { maxAgeMs, maxFutureMs, replayStore, now, onStale, offlineFanOutLimit, outbox } = options
   const dispatcher = dispatcherOf(fastify)
   // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
   const memory = maxAgeMs + maxFutureMs + 1
@@ -47,13 +47,18 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
       return DUPLICATE
     }
     try {
-      if (stale === undefined) await dispatcher.dispatch(event, request)
-      else await onStale?.(event, request, stale)
+      // The outbox remembers what it holds across restarts: a callback it has is a duplicate.
+      if (outbox !== undefined && !await outbox.write(event, claim.key, stale !== undefined)) {
+        trace.outcome = 'duplicate'
+        return DUPLICATE
+      }
+      if (stale !== undefined) await onStale?.(event, request, stale)
+      else if (outbox === undefined) await dispatcher.dispatch(event, { log: request.log, attempt: 1, request })
     } catch (error) {
       await replayStore.release(claim.key, claim.fanOut)
       throw error
     }
-    trace.outcome = stale ?? 'dispatched'
+    trace.outcome = stale ?? (outbox === undefined ? 'dispatched' : 'stored')
     return stale === undefined ? OK : STALE
   })
   done()

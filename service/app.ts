@@ -6,8 +6,8 @@ import { loggerOptions } from './logger.js'
 
 /** The service's default handler: the plugin already logs one line per callback; content only at debug. */
 export const defaultHandlers: CallbackHandlers = {
-  '*': (event, request) => {
-    request.log.debug({ event }, 'easemob callback content')
+  '*': (event, { log }) => {
+    log.debug({ event }, 'easemob callback content')
   }
 }
 

@@ -50,3 +50,14 @@ export const ERR_HANDLER_TIMEOUT = createError(
   'the handlers did not finish within %d ms; answering 503 so that Easemob retries once',
   503
 )
+
+export const ERR_OUTBOX_WRITE_FAILED = createError(
+  'FST_ERR_EASEMOB_OUTBOX_WRITE_FAILED',
+  'the callback could not be written to the outbox; answering 503 so that Easemob retries once',
+  503
+)
+export const ERR_OUTBOX_WRITE_TIMEOUT = createError(
+  'FST_ERR_EASEMOB_OUTBOX_WRITE_TIMEOUT',
+  'the outbox did not confirm the write within %d ms; answering 503 so that Easemob retries once',
+  503
+)

@@ -1,11 +1,22 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { ERR_BAD_OPTION, ERR_NO_SECRET } from './errors.js'
+import { Outbox } from './outbox/outbox.js'
 import type { CallbackEvent, CallbackKind, MessageEvent } from './schemas/kinds.js'
 import type { PreSendDecision, PreSendMessage, PreSendReply } from './schemas/pre-send.js'
 import { MemoryReplayStore } from './store/memory.js'
 import type { ReplayStore } from './store/types.js'
 
-export type CallbackHandler<E> = (event: E, request: FastifyRequest) => unknown
+/** What a handler gets besides the event. */
+export interface CallbackContext {
+  /** The logger of the request, or of the outbox delivery. */
+  log: FastifyBaseLogger
+  /** 1 on the first run; more when the outbox retries the callback. */
+  attempt: number
+  /** Easemob's request, when the handlers run inside it; absent when they run from the outbox after the 200. */
+  request?: FastifyRequest
+}
+
+export type CallbackHandler<E> = (event: E, context: CallbackContext) => unknown
 
 /**
  * Handlers by kind. A callback goes to its own kind, then to `message` when it is a chat message,
@@ -72,6 +83,12 @@ export interface EasemobCallbackOptions {
   preSendFallback?: 'pass' | 'block' | PreSendReply
   /** How many pre-send decisions are remembered for replays. Default 10000. */
   preSendCacheEntries?: number
+  /**
+   * Writes each callback to this outbox before answering 200, and runs the handlers from it after
+   * the answer, with retries (`Outbox.open({ path })`). The plugin starts its deliveries when the
+   * app is ready and closes it with the app.
+   */
+  outbox?: Outbox
 }
 
 export interface NormalisedOptions {
@@ -90,6 +107,7 @@ export interface NormalisedOptions {
   preSendBudgetMs: number
   preSendFallback: PreSendReply
   preSendCacheEntries: number
+  outbox: Outbox | undefined
 }
 
 const HANDLER_KEYS = new Set<string>(['message', '*'])
@@ -149,6 +167,7 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
   if (store !== undefined && (typeof store.claim !== 'function' || typeof store.release !== 'function')) {
     throw new ERR_BAD_OPTION('replayStore', 'must have claim() and release()')
   }
+  if (options.outbox !== undefined && !(options.outbox instanceof Outbox)) throw new ERR_BAD_OPTION('outbox', 'must be an Outbox (await Outbox.open({ path }))')
   return {
     secrets,
     handlers: checkHandlers(options.handlers, kinds),
@@ -167,6 +186,7 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     preSend: options.preSend,
     preSendBudgetMs: positiveInteger('preSendBudgetMs', options.preSendBudgetMs, 100),
     preSendFallback: normaliseFallback(options.preSendFallback),
-    preSendCacheEntries: positiveInteger('preSendCacheEntries', options.preSendCacheEntries, 10_000)
+    preSendCacheEntries: positiveInteger('preSendCacheEntries', options.preSendCacheEntries, 10_000),
+    outbox: options.outbox
   }
 }

@@ -133,14 +133,24 @@ t.test('the reply waits for async handlers', async t => {
   t.equal(done, true)
 })
 
-t.test('handlers get the request: its logger and headers', async t => {
+t.test('handlers get a context: the request\'s logger, the attempt, and the request with its headers', async t => {
   let userAgent: string | undefined
   let hasLog = false
-  const app = await build({ handlers: { txt: (_event, request) => { userAgent = request.headers['user-agent']; hasLog = typeof request.log.info === 'function' } } })
+  let attempt = 0
+  const app = await build({
+    handlers: {
+      txt: (_event, context) => {
+        userAgent = context.request?.headers['user-agent']
+        hasLog = context.log === context.request?.log
+        attempt = context.attempt
+      }
+    }
+  })
   t.teardown(() => app.close())
   await app.inject({ method: 'POST', url: '/', payload: signed(TXT), headers: { 'content-type': 'application/json', 'user-agent': 'Easemob-Callback/1.0' } })
   t.equal(userAgent, 'Easemob-Callback/1.0')
   t.equal(hasLog, true)
+  t.equal(attempt, 1)
 })
 
 t.test('logs: exactly one info line per successful callback, with callId, kind and outcome, no content', async t => {
