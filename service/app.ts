@@ -1,17 +1,49 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
-import easemobCallback, { type CallbackHandlers } from '../index.js'
+import { join } from 'node:path'
+import easemobCallback, { type CallbackEvent, type CallbackHandler, type CallbackHandlers, Outbox } from '../index.js'
 import { loadRulesPolicy } from '../src/pre-send/rules/index.js'
+import admin from './admin.js'
 import type { ServiceConfig } from './config.js'
+import { forwarder } from './forwarder.js'
 import { loggerOptions } from './logger.js'
 
-/** The service's default handler: the plugin already logs one line per callback; content only at debug. */
-export const defaultHandlers: CallbackHandlers = {
-  '*': (event, { log }) => {
-    log.debug({ event }, 'easemob callback content')
-  }
+const HOUR = 3_600_000
+
+/** The `log` sink: the plugin already logs one line per callback; the content only at debug. */
+const logSink: CallbackHandler<CallbackEvent> = (event, { log }) => {
+  log.debug({ event }, 'easemob callback content')
+}
+
+/** What the configured sinks do with each callback, in order, as the one `*` handler. */
+export function sinkHandlers (config: ServiceConfig): CallbackHandlers {
+  const steps: Array<CallbackHandler<CallbackEvent>> = []
+  if (config.sinks.includes('log')) steps.push(logSink)
+  if (config.sinks.includes('http')) steps.push(forwarder({ url: config.forwardUrl, secret: config.forwardSecret, timeoutMs: config.forwardTimeoutMs }))
+  if (steps.length === 0) return {}
+  return { '*': async (event, context) => { for (const step of steps) await step(event, context) } }
+}
+
+/** The outbox file under DATA_DIR, with the configured durability, retries and retention. */
+export function openOutbox (config: ServiceConfig, now?: () => number): Promise<Outbox> {
+  return Outbox.open({
+    path: join(config.dataDir, 'outbox.db'),
+    synchronous: config.outboxSync,
+    writeTimeoutMs: config.outboxWriteTimeoutMs,
+    concurrency: config.forwardConcurrency,
+    ratePerSecond: config.forwardRatePerSecond,
+    maxAttempts: config.forwardMaxAttempts,
+    maxAgeMs: config.forwardMaxAgeHours * HOUR,
+    retryBaseMs: config.forwardRetryBaseMs,
+    retryMaxMs: config.forwardRetryMaxMs,
+    attemptTimeoutMs: config.forwardTimeoutMs + 1000,
+    retentionMs: config.outboxRetentionHours * HOUR,
+    retainRows: config.outboxRetainRows,
+    now
+  })
 }
 
 export interface ServiceOptions {
+  /** In place of the configured sinks, for tests and embedding. */
   handlers?: CallbackHandlers
   logger?: FastifyServerOptions['logger']
   now?: () => number
@@ -20,11 +52,14 @@ export interface ServiceOptions {
 }
 
 /**
- * Builds the standalone service: the plugin at `/` (and `/pre-send` with PRE_SEND_RULES), `GET
- * /healthz`, and nothing else. A broken rules file throws here, so the service does not start.
+ * Builds the standalone service: the plugin at `/` (and `/pre-send` with PRE_SEND_RULES), the
+ * outbox when SINKS asks for it, `GET /healthz` (alive), `GET /readyz` (can take callbacks), and
+ * with ADMIN_TOKEN the outbox's admin routes. A broken rules file or an outbox that cannot be
+ * opened throws here, so the service does not start.
  */
 export async function buildService (config: ServiceConfig, options: ServiceOptions = {}): Promise<FastifyInstance> {
   const rules = config.preSendRules === '' ? undefined : await loadRulesPolicy(config.preSendRules)
+  const outbox = config.sinks.includes('sqlite') ? await openOutbox(config, options.now) : undefined
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, undefined),
     // The plugin logs one line per callback with its outcome; Fastify's two per request would be noise.
@@ -49,6 +84,15 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     }
   }
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    try {
+      await outbox?.probe()
+      return { status: 'ready' }
+    } catch (error) {
+      return await reply.code(503).send({ status: 'not ready', outbox: (error as Error).message })
+    }
+  })
+  if (outbox !== undefined && config.adminToken !== '') await app.register(admin, { prefix: '/admin', outbox, token: config.adminToken })
   await app.register(easemobCallback, {
     secrets: config.secrets,
     insecureSkipSignature: config.insecureSkipSignature,
@@ -59,11 +103,12 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     offlineFanOutLimit: config.offlineFanOutLimit,
     handlerTimeoutMs: config.handlerTimeoutMs,
     bodyLimit: config.bodyLimit,
-    handlers: options.handlers ?? defaultHandlers,
+    handlers: options.handlers ?? sinkHandlers(config),
     now: options.now,
     preSend: rules?.decide,
     preSendBudgetMs: config.preSendBudgetMs,
-    preSendFallback: config.preSendFallback
+    preSendFallback: config.preSendFallback,
+    outbox
   })
   return app
 }

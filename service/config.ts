@@ -1,7 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { Webhook } from 'standardwebhooks'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** Where accepted callbacks go: the log, the outbox file, the user's backend over HTTP. */
+export const SINK_NAMES = ['log', 'sqlite', 'http'] as const
+export type SinkName = typeof SINK_NAMES[number]
 
 /** The service's whole configuration, read from the environment once at start. */
 export const ServiceConfig = Type.Object({
@@ -23,7 +28,23 @@ export const ServiceConfig = Type.Object({
   preSendFallback: Type.Union([Type.Literal('pass'), Type.Literal('block')]),
   requestTimeoutMs: Type.Integer({ minimum: 1000 }),
   keepAliveTimeoutMs: Type.Integer({ minimum: 1 }),
-  shutdownTimeoutMs: Type.Integer({ minimum: 1 })
+  shutdownTimeoutMs: Type.Integer({ minimum: 1 }),
+  sinks: Type.Array(Type.Union(SINK_NAMES.map(name => Type.Literal(name))), { minItems: 1 }),
+  dataDir: Type.String({ minLength: 1 }),
+  outboxSync: Type.Union([Type.Literal('full'), Type.Literal('normal')]),
+  outboxWriteTimeoutMs: Type.Integer({ minimum: 1, maximum: 9000 }),
+  outboxRetentionHours: Type.Integer({ minimum: 1 }),
+  outboxRetainRows: Type.Integer({ minimum: 1 }),
+  forwardUrl: Type.String(),
+  forwardSecret: Type.String(),
+  forwardTimeoutMs: Type.Integer({ minimum: 1 }),
+  forwardConcurrency: Type.Integer({ minimum: 1, maximum: 1000 }),
+  forwardRatePerSecond: Type.Integer({ minimum: 0 }),
+  forwardMaxAttempts: Type.Integer({ minimum: 1 }),
+  forwardMaxAgeHours: Type.Integer({ minimum: 1 }),
+  forwardRetryBaseMs: Type.Integer({ minimum: 1 }),
+  forwardRetryMaxMs: Type.Integer({ minimum: 1 }),
+  adminToken: Type.String()
 })
 
 export type ServiceConfig = Static<typeof ServiceConfig>
@@ -49,7 +70,23 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, Key, string, string]> 
   ['PRE_SEND_FALLBACK', 'preSendFallback', 'pass', '"pass" or "block"'],
   ['REQUEST_TIMEOUT_MS', 'requestTimeoutMs', '10000', 'milliseconds, an integer of at least 1000'],
   ['KEEP_ALIVE_TIMEOUT_MS', 'keepAliveTimeoutMs', '5000', 'milliseconds, a positive integer'],
-  ['SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', '10000', 'milliseconds, a positive integer']
+  ['SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', '10000', 'milliseconds, a positive integer'],
+  ['SINKS', 'sinks', 'log,sqlite', `a comma-separated list of ${SINK_NAMES.join(', ')}`],
+  ['DATA_DIR', 'dataDir', './data', 'a directory for the outbox file'],
+  ['OUTBOX_SYNC', 'outboxSync', 'full', '"full" or "normal"'],
+  ['OUTBOX_WRITE_TIMEOUT_MS', 'outboxWriteTimeoutMs', '2000', 'milliseconds, an integer from 1 to 9000'],
+  ['OUTBOX_RETENTION_HOURS', 'outboxRetentionHours', '24', 'a positive integer'],
+  ['OUTBOX_RETAIN_ROWS', 'outboxRetainRows', '1000000', 'a positive integer'],
+  ['FORWARD_URL', 'forwardUrl', '', 'an http:// or https:// URL'],
+  ['FORWARD_SECRET', 'forwardSecret', '', 'a Standard Webhooks secret (whsec_ and base64)'],
+  ['FORWARD_TIMEOUT_MS', 'forwardTimeoutMs', '10000', 'milliseconds, a positive integer'],
+  ['FORWARD_CONCURRENCY', 'forwardConcurrency', '8', 'an integer from 1 to 1000'],
+  ['FORWARD_RATE_PER_SECOND', 'forwardRatePerSecond', '200', 'a non-negative integer (0: no bound)'],
+  ['FORWARD_MAX_ATTEMPTS', 'forwardMaxAttempts', '20', 'a positive integer'],
+  ['FORWARD_MAX_AGE_HOURS', 'forwardMaxAgeHours', '24', 'a positive integer'],
+  ['FORWARD_RETRY_BASE_MS', 'forwardRetryBaseMs', '1000', 'milliseconds, a positive integer'],
+  ['FORWARD_RETRY_MAX_MS', 'forwardRetryMaxMs', '600000', 'milliseconds, a positive integer'],
+  ['ADMIN_TOKEN', 'adminToken', '', 'empty (admin routes off) or at least 16 characters']
 ]
 
 /** Earlier spellings still read, with a warning: old name, current name. */
@@ -66,10 +103,15 @@ export class ConfigError extends Error {
   }
 }
 
-const TEXT_KEYS = new Set<Key>(['host', 'logLevel', 'preSendRules', 'preSendFallback'])
+const TEXT_KEYS = new Set<Key>(['host', 'logLevel', 'preSendRules', 'preSendFallback', 'dataDir', 'outboxSync', 'forwardUrl', 'forwardSecret', 'adminToken'])
+
+function list (text: string): string[] {
+  return text.split(',').map(item => item.trim()).filter(item => item.length > 0)
+}
 
 function parseValue (key: Key, text: string): unknown {
-  if (key === 'secrets') return text.split(',').map(secret => secret.trim()).filter(secret => secret.length > 0)
+  if (key === 'secrets') return list(text)
+  if (key === 'sinks') return [...new Set(list(text))]
   if (key === 'insecureSkipSignature') return text === 'true' ? true : text === 'false' ? false : text
   if (TEXT_KEYS.has(key)) return text
   return /^\s*\d+\s*$/.test(text) ? Number(text) : text
@@ -109,6 +151,34 @@ export function loadConfig (env: NodeJS.ProcessEnv, warnings: string[] = []): Se
     problems.push('EASEMOB_SECRETS is not set: give the secret of each Easemob console rule that calls this service ' +
       '(or, for local development only, EASEMOB_INSECURE_SKIP_SIGNATURE=true)')
   }
+  problems.push(...forwardingProblems(config))
   if (problems.length > 0) throw new ConfigError(problems)
+  // Forwarding delivers from the outbox: `http` brings the outbox with it.
+  if (config.sinks.includes('http') && !config.sinks.includes('sqlite')) config.sinks.push('sqlite')
   return config
+}
+
+/** What the variables that depend on each other say together. */
+function forwardingProblems (config: ServiceConfig): string[] {
+  const problems: string[] = []
+  if (typeof config.adminToken === 'string' && config.adminToken.length > 0 && config.adminToken.length < 16) {
+    problems.push('ADMIN_TOKEN is too short: use at least 16 random characters, or leave it unset to keep the admin routes off')
+  }
+  if (!Array.isArray(config.sinks) || !config.sinks.includes('http')) {
+    if (config.forwardUrl !== '') problems.push('FORWARD_URL is set but SINKS does not include http: add it (SINKS=log,sqlite,http) or unset FORWARD_URL')
+    return problems
+  }
+  let url: URL | undefined
+  try {
+    url = new URL(config.forwardUrl)
+  } catch {}
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    problems.push(`FORWARD_URL=${JSON.stringify(config.forwardUrl)}: SINKS includes http, so an http:// or https:// URL of your backend is required`)
+  }
+  try {
+    void new Webhook(config.forwardSecret)
+  } catch (error) {
+    problems.push(`FORWARD_SECRET: SINKS includes http, so a Standard Webhooks secret is required (whsec_ followed by base64, e.g. from \`openssl rand -base64 32\`): ${(error as Error).message}`)
+  }
+  return problems
 }

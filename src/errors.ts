@@ -41,7 +41,7 @@ export const ERR_SIGNATURE_MISMATCH = createError(
 
 export const ERR_HANDLER_FAILED = createError(
   'FST_ERR_EASEMOB_HANDLER_FAILED',
-  'the %s handler failed; answering 500 so that Easemob retries once',
+  'the %s handler failed',
   500
 )
 

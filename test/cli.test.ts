@@ -97,7 +97,7 @@ t.test('--help', async t => {
 
 t.test('sends every post-send sample to a running service, which takes them all', async t => {
   const rec = recorder(['*'])
-  const app = await buildService(loadConfig({ EASEMOB_SECRETS: 'live-secret' }), { logger: false, handlers: rec.handlers })
+  const app = await buildService(loadConfig({ EASEMOB_SECRETS: 'live-secret', SINKS: 'log' }), { logger: false, handlers: rec.handlers })
   t.teardown(() => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo

@@ -207,8 +207,10 @@ t.test('logs: duplicates and unknown callbacks are info lines with their outcome
   t.notMatch(logs.text(), TXT_TEXT)
 })
 
-t.test('the service default handler logs content only at debug', async t => {
-  const { defaultHandlers } = await import('../service/app.js')
+t.test('the service\'s log sink logs content only at debug', async t => {
+  const { sinkHandlers } = await import('../service/app.js')
+  const { loadConfig } = await import('../service/config.js')
+  const defaultHandlers = sinkHandlers(loadConfig({ EASEMOB_SECRETS: SECRET, SINKS: 'log' }))
   const info = await buildLogged({ handlers: defaultHandlers })
   t.teardown(() => info.app.close())
   await post(info.app, signed(TXT))

@@ -10,7 +10,7 @@ function preSendText (msg: string, callId: string): string {
 }
 
 t.test('PRE_SEND_RULES enables /pre-send with the rules file as the policy', async t => {
-  const config = loadConfig({ EASEMOB_SECRETS: 'test-secret', PRE_SEND_RULES: 'examples/pre-send-rules.yaml' })
+  const config = loadConfig({ EASEMOB_SECRETS: 'test-secret', SINKS: 'log', PRE_SEND_RULES: 'examples/pre-send-rules.yaml' })
   const app = await buildService(config, { logger: false, now: () => NOW, watchRules: false })
   t.teardown(() => app.close())
   t.equal((await post(app, preSendText('is the build green?', 'clean'), '/pre-send')).body, '{"valid":true}')
@@ -21,14 +21,14 @@ t.test('PRE_SEND_RULES enables /pre-send with the rules file as the policy', asy
 })
 
 t.test('without PRE_SEND_RULES there is no pre-send route', async t => {
-  const app = await buildService(loadConfig({ EASEMOB_SECRETS: 'test-secret' }), { logger: false, now: () => NOW })
+  const app = await buildService(loadConfig({ EASEMOB_SECRETS: 'test-secret', SINKS: 'log' }), { logger: false, now: () => NOW })
   t.teardown(() => app.close())
   t.equal((await post(app, preSendText('hi', 'none'), '/pre-send')).statusCode, 404)
 })
 
 t.test('a broken rules file stops the service from starting, with the file and problem named', async t => {
   const dir = t.testdir({ 'rules.yaml': 'rules:\n  - name: x\n    action: explode\n    words: [a]\n' })
-  const config = loadConfig({ EASEMOB_SECRETS: 'test-secret', PRE_SEND_RULES: `${dir}/rules.yaml` })
+  const config = loadConfig({ EASEMOB_SECRETS: 'test-secret', SINKS: 'log', PRE_SEND_RULES: `${dir}/rules.yaml` })
   await t.rejects(buildService(config, { logger: false }), RulesFileError)
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
     env: { ...process.env, EASEMOB_SECRETS: 'test-secret', PRE_SEND_RULES: `${dir}/rules.yaml` },

@@ -34,7 +34,23 @@ t.test('loadConfig: defaults', async t => {
     preSendFallback: 'pass',
     requestTimeoutMs: 10_000,
     keepAliveTimeoutMs: 5000,
-    shutdownTimeoutMs: 10_000
+    shutdownTimeoutMs: 10_000,
+    sinks: ['log', 'sqlite'],
+    dataDir: './data',
+    outboxSync: 'full',
+    outboxWriteTimeoutMs: 2000,
+    outboxRetentionHours: 24,
+    outboxRetainRows: 1_000_000,
+    forwardUrl: '',
+    forwardSecret: '',
+    forwardTimeoutMs: 10_000,
+    forwardConcurrency: 8,
+    forwardRatePerSecond: 200,
+    forwardMaxAttempts: 20,
+    forwardMaxAgeHours: 24,
+    forwardRetryBaseMs: 1000,
+    forwardRetryMaxMs: 600_000,
+    adminToken: ''
   })
 })
 
@@ -62,7 +78,23 @@ t.test('loadConfig: every variable is read', async t => {
     PRE_SEND_FALLBACK: 'block',
     REQUEST_TIMEOUT_MS: '3000',
     KEEP_ALIVE_TIMEOUT_MS: '1000',
-    SHUTDOWN_TIMEOUT_MS: '4000'
+    SHUTDOWN_TIMEOUT_MS: '4000',
+    SINKS: ' http , log ',
+    DATA_DIR: '/var/lib/easemob',
+    OUTBOX_SYNC: 'normal',
+    OUTBOX_WRITE_TIMEOUT_MS: '500',
+    OUTBOX_RETENTION_HOURS: '2',
+    OUTBOX_RETAIN_ROWS: '10',
+    FORWARD_URL: 'https://backend.example/easemob',
+    FORWARD_SECRET: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+    FORWARD_TIMEOUT_MS: '3000',
+    FORWARD_CONCURRENCY: '2',
+    FORWARD_RATE_PER_SECOND: '0',
+    FORWARD_MAX_ATTEMPTS: '3',
+    FORWARD_MAX_AGE_HOURS: '1',
+    FORWARD_RETRY_BASE_MS: '10',
+    FORWARD_RETRY_MAX_MS: '100',
+    ADMIN_TOKEN: 'an-admin-token-of-some-length'
   })
   t.same(config, {
     port: 9000,
@@ -82,8 +114,37 @@ t.test('loadConfig: every variable is read', async t => {
     preSendFallback: 'block',
     requestTimeoutMs: 3000,
     keepAliveTimeoutMs: 1000,
-    shutdownTimeoutMs: 4000
+    shutdownTimeoutMs: 4000,
+    sinks: ['http', 'log', 'sqlite'],
+    dataDir: '/var/lib/easemob',
+    outboxSync: 'normal',
+    outboxWriteTimeoutMs: 500,
+    outboxRetentionHours: 2,
+    outboxRetainRows: 10,
+    forwardUrl: 'https://backend.example/easemob',
+    forwardSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+    forwardTimeoutMs: 3000,
+    forwardConcurrency: 2,
+    forwardRatePerSecond: 0,
+    forwardMaxAttempts: 3,
+    forwardMaxAgeHours: 1,
+    forwardRetryBaseMs: 10,
+    forwardRetryMaxMs: 100,
+    adminToken: 'an-admin-token-of-some-length'
   })
+})
+
+t.test('loadConfig: forwarding needs a URL and a Standard Webhooks secret, and brings the outbox', async t => {
+  const problems = problemsOf({ EASEMOB_SECRETS: 's', SINKS: 'log,http', FORWARD_SECRET: 'not base64!' })
+  t.equal(problems.length, 2)
+  t.match(problems[0], /^FORWARD_URL="": SINKS includes http/)
+  t.match(problems[1], /^FORWARD_SECRET: SINKS includes http/)
+  t.notMatch(problems[1], 'not base64!', 'the secret is not repeated')
+  t.match(problemsOf({ EASEMOB_SECRETS: 's', SINKS: 'http', FORWARD_URL: 'ftp://x', FORWARD_SECRET: 'whsec_MDEyMzQ1Njc4OWFiY2RlZg==' }), [/^FORWARD_URL="ftp:\/\/x"/])
+  t.match(problemsOf({ EASEMOB_SECRETS: 's', FORWARD_URL: 'https://x' }), [/FORWARD_URL is set but SINKS does not include http/])
+  t.match(problemsOf({ EASEMOB_SECRETS: 's', ADMIN_TOKEN: 'short' }), [/ADMIN_TOKEN is too short/])
+  const config = loadConfig({ EASEMOB_SECRETS: 's', SINKS: 'http', FORWARD_URL: 'https://x', FORWARD_SECRET: 'whsec_MDEyMzQ1Njc4OWFiY2RlZg==' })
+  t.same(config.sinks, ['http', 'sqlite'], 'http implies the outbox')
 })
 
 t.test('loadConfig: the earlier PRESEND_* names are read, with a warning', async t => {
@@ -113,7 +174,11 @@ const BAD_VALUES: Array<[string, string]> = [
   ['EASEMOB_REPLAY_MAX_BYTES', '1000'],
   ['EASEMOB_HANDLER_TIMEOUT_MS', '0'],
   ['REQUEST_TIMEOUT_MS', '10'],
-  ['SHUTDOWN_TIMEOUT_MS', 'soon']
+  ['SHUTDOWN_TIMEOUT_MS', 'soon'],
+  ['SINKS', 'log,kafka'],
+  ['SINKS', ''],
+  ['OUTBOX_SYNC', 'off'],
+  ['FORWARD_CONCURRENCY', '0']
 ]
 
 for (const [name, value] of BAD_VALUES) {
@@ -154,7 +219,7 @@ t.test('loadConfig does not read process.env by itself', async t => {
 })
 
 function config (overrides: Partial<ServiceConfig> = {}): ServiceConfig {
-  return { ...loadConfig({ EASEMOB_SECRETS: 'test-secret' }), ...overrides }
+  return { ...loadConfig({ EASEMOB_SECRETS: 'test-secret', SINKS: 'log' }), ...overrides }
 }
 
 t.test('buildService answers GET /healthz and POST / with a signed sample', async t => {

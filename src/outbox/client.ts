@@ -16,6 +16,17 @@ interface Waiting {
 type Method = keyof OutboxDatabase
 
 /**
+ * The outbox thread. Built, this module is .js and so is the thread. Run from source (tests,
+ * `node --import tsx`), a worker does not inherit the TypeScript loader, so it registers tsx
+ * itself before loading the thread's .ts.
+ */
+function startThread (workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./thread.js', import.meta.url), { workerData })
+  const thread = JSON.stringify(new URL('./thread.ts', import.meta.url).href)
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${thread}) })`, { eval: true, workerData })
+}
+
+/**
  * The outbox file seen from the main thread: every call goes to the outbox thread and comes back
  * as a promise. Appends and settlements are group-committed (see GroupCommit below).
  */
@@ -50,9 +61,7 @@ export class OutboxClient {
 
   /** Opens (and creates) the outbox file at `path`; rejects when it cannot be opened. */
   static async open (path: string, options: OutboxFileOptions = {}): Promise<OutboxClient> {
-    // Under a TypeScript loader (tests, `node --import tsx`) this module is .ts and so is its thread.
-    const file = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url)
-    const worker = new Worker(file, { workerData: { path, options } })
+    const worker = startThread({ path, options })
     const client = new OutboxClient(worker)
     const ready = new Promise((resolve, reject) => client.#waiting.set(0, { resolve, reject }))
     try {

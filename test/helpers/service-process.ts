@@ -2,8 +2,10 @@
 // see what a user sees: HTTP on a real port, signals, the process's own memory and log lines.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
@@ -35,10 +37,21 @@ interface Teardown {
   teardown: (fn: () => void | Promise<void>) => void
 }
 
-/** Starts the service with `env` (on top of a test secret and a free port) and waits until it listens. */
+/** A folder for one test's outbox, removed after it. */
+export function dataDir (t: Teardown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'easemob-data-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/**
+ * Starts the service with `env` (on top of a test secret, a free port and an outbox folder of its
+ * own) and waits until it listens.
+ */
 export async function startService (t: Teardown, env: Record<string, string> = {}, command: string[] = ['--import', 'tsx', 'service/main.ts']): Promise<ServiceProcess> {
   const port = await freePort()
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('EASEMOB_') && !key.startsWith('PRE')))
+  env = { DATA_DIR: dataDir(t), ...env }
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(EASEMOB_|PRE_?SEND_|SINKS$|DATA_DIR$|FORWARD_|OUTBOX_|ADMIN_TOKEN$)/.test(key)))
   const child = spawn(process.execPath, command, {
     cwd: ROOT,
     env: { ...clean, EASEMOB_SECRETS: 'test-secret', HOST: '127.0.0.1', PORT: String(port), ...env },
