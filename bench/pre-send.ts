@@ -1,127 +1,100 @@
-// npm run bench:pre-send — decision latency of the pre-send route through HTTP, with a 5,000-word
-// rules file, as ratios to the same route with a policy that always answers {"valid": true}.
-// Not a test: numbers go to stdout (Markdown) and bench/results/pre-send.json.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+// npm run bench -- --pre-send: the service's pre-send decision latency through HTTP with a rules
+// file of 5,000 words and one pattern, against the same service with a rules file of no rules.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadSamples, restamp } from '../src/samples.js'
+import { loadSamples, restamp, type SampleBody } from '../src/samples.js'
+import { RequestPool, SECRET } from './bodies.js'
+import { type AnswerCheck, expectAnswer, median, runLoad } from './load.js'
+import { SERVICE, type ServerRow, startServer } from './processes.js'
 
 const WORDS = 5000
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8)
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20000)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const CONNECTIONS = 8
+const WARMUP_REQUESTS = 2000
 
-function word (i: number): string {
-  // Half Latin, half Chinese, like a real list of banned terms.
-  const han = String.fromCodePoint(0x4e00 + (i * 7919) % 20000, 0x4e00 + (i * 104729) % 20000)
-  return i % 2 === 0 ? `spamword${i.toString(36)}` : `${han}词${i % 10}`
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'presend-bench-'))
-const rulesFile = join(dir, 'rules.json')
-const words = Array.from({ length: WORDS }, (_, i) => word(i))
-writeFileSync(rulesFile, JSON.stringify({
-  rules: [
-    { name: 'banned', action: 'block', code: 'HX:1', words: words.slice(0, WORDS - 100) },
-    { name: 'masked', action: 'mask', words: words.slice(WORDS - 100), patterns: ['1[3-9]\\d{9}'] }
-  ]
-}))
-
-const TEXTS = [
-  'is the build green? 今天的构建通过了吗', 'lunch at noon, then the release review', '好的，我们下午三点开会讨论一下方案',
-  'see the attached plan for Q3 and tell me what you think', 'ok', 'Ｆｕｌｌ-width text and ＭＩＸＥＤ case 混合文本'
+/** Half Latin, half Chinese; none is inside a clean text below. */
+const word = (i: number): string => i % 2 === 0
+  ? `spamword${i.toString(36)}`
+  : String.fromCodePoint(0x4e00 + (i * 7919) % 20000, 0x4e00 + (i * 104729) % 20000) + `词${i % 10}`
+const CLEAN_TEXTS = [
+  'is the build green?', 'lunch at noon, then the release review', '好的，我们下午三点开会讨论一下方案',
+  '今天的构建通过了吗', 'Ｆｕｌｌ－ｗｉｄｔｈ ｔｅｘｔ ａｎｄ ＭＩＸＥＤ ｃａｓｅ', 'ｓｈｉｐ ｉｔ？ 全角的问号和字母'
 ]
-const template = loadSamples().get('pre_send_txt') as Record<string, unknown> & { callId: string, timestamp: number }
 
-function bodies (count: number, tag: string): string[] {
-  return Array.from({ length: count }, (_, i) => {
-    let msg = TEXTS[i % TEXTS.length]
-    if (i % 20 === 7) msg += ` ${words[(i * 31) % (WORDS - 100)]}` // 5 %: blocked
-    if (i % 20 === 13) msg += ' call 13912345678' // 5 %: masked
-    return JSON.stringify(restamp({ ...template, payload: { type: 'txt', msg } }, 'test-secret', { callId: `${tag}-${i}` }))
-  })
+/** 1,000 pre-send requests: 5 % with a listed word (blocked), 5 % with a phone number (masked), the rest clean. */
+function preSendDeck (): SampleBody[] {
+  const samples = [...loadSamples()].filter(([name]) => name.startsWith('pre_send_')).map(([, body]) => body)
+  const text = samples.find(body => (body.payload as { type?: string }).type === 'txt')
+  if (text === undefined) throw new Error('no text message in samples/pre_send_*.json')
+  const withText = (msg: string): SampleBody => ({ ...text, payload: { type: 'txt', msg } })
+  const clean = [...CLEAN_TEXTS.map(withText), ...samples.filter(body => body !== text)]
+  return Array.from({ length: 1000 }, (_, i) => i % 20 === 7
+    ? withText(`${CLEAN_TEXTS[i % CLEAN_TEXTS.length]} ${word(i * 31 % WORDS)}`)
+    : i % 20 === 13 ? withText(`${CLEAN_TEXTS[i % CLEAN_TEXTS.length]} call me on 13912345678`) : clean[i % clean.length])
 }
 
-async function start (mode: 'pass' | 'rules'): Promise<{ child: ChildProcess, port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servers', 'pre-send.ts')], {
-    env: { ...process.env, MODE: mode, RULES: rulesFile },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc']
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = ''
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += String(chunk)
-      const match = /PORT (\d+)/.exec(text)
-      if (match !== null) resolve(Number(match[1]))
-    })
-    child.on('exit', code => reject(new Error(`${mode} server exited ${String(code)}: ${text}`)))
-  })
-  return { child, port }
+/** 200 with a JSON body whose `valid` is a boolean; blocked and rewritten answers are counted too. */
+const preSendCheck = (tally: { blocked: number, masked: number }): AnswerCheck => (status, text) => {
+  let answer: { valid?: unknown, payload?: unknown } = {}
+  try { answer = JSON.parse(text) as typeof answer } catch {}
+  if (status !== 200 || typeof answer.valid !== 'boolean') return `HTTP ${status} ${text.slice(0, 80)}`
+  if (!answer.valid) tally.blocked++
+  else if (answer.payload !== undefined) tally.masked++
+  return undefined
 }
 
-/** Closed loop: CONCURRENCY workers, each sends its next request when the last answered. */
-async function load (port: number, payloads: string[]): Promise<{ latencies: number[], answers: Map<string, number> }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-  const latencies: number[] = []
-  const answers = new Map<string, number>()
-  let next = 0
-  const one = (body: string): Promise<void> => new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint()
-    const req = request({ port, host: '127.0.0.1', path: '/pre-send', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, res => {
-      let text = ''
-      res.on('data', chunk => { text += String(chunk) })
-      res.on('end', () => {
-        latencies.push(Number(process.hrtime.bigint() - started) / 1e6)
-        const verdict = res.statusCode !== 200 ? `HTTP ${String(res.statusCode)}` : (JSON.parse(text) as { valid: boolean, payload?: unknown }).valid ? ('payload' in JSON.parse(text) ? 'rewrite' : 'pass') : 'block'
-        answers.set(verdict, (answers.get(verdict) ?? 0) + 1)
-        resolve()
-      })
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < payloads.length) await one(payloads[next++])
+export async function preSendBench (options: { rounds: number, requests: number, wrap: string[], log: (text: string) => void }): Promise<{ markdown: string, bad: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pre-send-'))
+  writeFileSync(join(dir, 'rules.json'), JSON.stringify({
+    rules: [
+      { name: 'listed-words', action: 'block', code: 'HX:10001', words: Array.from({ length: WORDS }, (_, i) => word(i)) },
+      { name: 'phone-numbers', action: 'mask', patterns: ['1[3-9]\\d{9}'] }
+    ]
   }))
-  agent.destroy()
-  return { latencies, answers }
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
-}
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-
-const results: Record<'pass' | 'rules', Array<{ p50: number, p99: number, answers: Record<string, number> }>> = { pass: [], rules: [] }
-for (let round = 0; round < ROUNDS; round++) {
-  for (const mode of round % 2 === 0 ? ['pass', 'rules'] as const : ['rules', 'pass'] as const) {
-    const server = await start(mode)
-    await load(server.port, bodies(2000, `warm-${mode}-${round}`))
-    const { latencies, answers } = await load(server.port, bodies(REQUESTS, `${mode}-${round}`))
-    latencies.sort((a, b) => a - b)
-    results[mode].push({ p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), answers: Object.fromEntries(answers) })
-    server.child.send('exit')
-    await new Promise(resolve => server.child.once('exit', resolve))
-    process.stderr.write(`round ${round + 1} ${mode}: p50 ${percentile(latencies, 0.5).toFixed(3)} ms, p99 ${percentile(latencies, 0.99).toFixed(3)} ms ${JSON.stringify(Object.fromEntries(answers))}\n`)
+  writeFileSync(join(dir, 'none.yaml'), 'rules: []\n')
+  const row = (name: string, file: string): ServerRow => ({ id: file, name, ...SERVICE, env: { ...SERVICE.env, PRE_SEND_RULES: join(dir, file) }, checksSignature: true })
+  const servers = [row('no rules', 'none.yaml'), row(`${WORDS} words + 1 pattern`, 'rules.json')]
+  const deck = preSendDeck()
+  const runs = new Map(servers.map(server => [server, [] as Array<{ p50: number, p99: number, bad: number, blocked: number, masked: number }>]))
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      for (const row of round % 2 === 0 ? servers : [...servers].reverse()) {
+        const server = await startServer(row, options.wrap)
+        try {
+          const tally = { blocked: 0, masked: 0 }
+          const load = { url: `${server.url}/pre-send`, check: preSendCheck(tally), connections: CONNECTIONS }
+          await expectAnswer(load.url, 'a valid pre-send request', restamp(deck[0], SECRET, { callId: `preflight-${Math.random()}` }), 200, load.check)
+          const pool = (phase: string): RequestPool => new RequestPool(deck, server.host, '/pre-send', `r${round}${phase}`)
+          const warm = await runLoad({ ...load, pool: pool('w'), amount: WARMUP_REQUESTS })
+          Object.assign(tally, { blocked: 0, masked: 0 })
+          const result = await runLoad({ ...load, pool: pool('t').fill(options.requests), amount: options.requests })
+          runs.get(row)?.push({ ...result, ...tally, bad: result.bad + warm.bad })
+          options.log(`  ${row.name}: p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms, ${tally.blocked} blocked, ` +
+            `${tally.masked} masked of ${result.answers}` + (result.bad + warm.bad > 0
+            ? `, ${result.bad + warm.bad} WRONG: ${JSON.stringify(Object.fromEntries([...warm.problems, ...result.problems]))}` : ''))
+        } finally {
+          await server.stop()
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const [none, rules] = servers.map(row => {
+    const results = runs.get(row) ?? []
+    const mid = (key: 'p50' | 'p99' | 'blocked' | 'masked'): number => median(results.map(r => r[key]))
+    return { name: row.name, p50: mid('p50'), p99: mid('p99'), blocked: mid('blocked'), masked: mid('masked'), bad: results.reduce((sum, r) => sum + r.bad, 0) }
+  })
+  return {
+    bad: none.bad + rules.bad,
+    markdown: [
+      '| pre-send rules | p50 ms | p99 ms | blocked | masked | errors / not ok |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...[none, rules].map(s => `| ${s.name} | ${s.p50.toFixed(3)} | ${s.p99.toFixed(3)} | ${s.blocked} | ${s.masked} | ${s.bad} |`),
+      `| ratio | ${(rules.p50 / none.p50).toFixed(2)} | ${(rules.p99 / none.p99).toFixed(2)} | | | |`,
+      '',
+      `The service with PRE_SEND_RULES, POST /pre-send, ${CONNECTIONS} connections, ${options.requests} requests per round after ${WARMUP_REQUESTS} ` +
+      `not counted, medians of ${options.rounds} round(s), alternating; 5 % of requests carry a listed word, 5 % a phone number.`
+    ].join('\n')
   }
 }
-
-const summary = Object.fromEntries((['pass', 'rules'] as const).map(mode => [mode, {
-  p50: median(results[mode].map(r => r.p50)),
-  p99: median(results[mode].map(r => r.p99))
-}])) as Record<'pass' | 'rules', { p50: number, p99: number }>
-
-const table = [
-  `Pre-send decision latency through HTTP (${CONCURRENCY} concurrent clients, ${REQUESTS} requests per run, ${ROUNDS} rounds alternating, medians; ${WORDS} words + 1 pattern; 5 % blocked, 5 % masked):`,
-  '',
-  '| policy | p50 ms | p99 ms |',
-  '|---|---:|---:|',
-  `| always \`{"valid":true}\` | ${summary.pass.p50.toFixed(3)} | ${summary.pass.p99.toFixed(3)} |`,
-  `| rules file, ${WORDS} words | ${summary.rules.p50.toFixed(3)} | ${summary.rules.p99.toFixed(3)} |`,
-  `| ratio | ${(summary.rules.p50 / summary.pass.p50).toFixed(2)} | ${(summary.rules.p99 / summary.pass.p99).toFixed(2)} |`
-].join('\n')
-process.stdout.write(table + '\n')
-writeFileSync(join(import.meta.dirname, 'results', 'pre-send.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, concurrency: CONCURRENCY, requests: REQUESTS, rounds: ROUNDS, words: WORDS, summary, runs: results }, null, 2))
