@@ -1,6 +1,6 @@
 import t from 'tap'
 import { WordAutomaton } from '../src/pre-send/rules/automaton.js'
-import { applyMask } from '../src/pre-send/rules/compile.js'
+import { applyMask } from '../src/pre-send/rules/mask.js'
 import { foldCodePoint, normaliseText, normaliseWord, originalRange } from '../src/pre-send/rules/normalise.js'
 
 // The word matcher (Aho–Corasick over normalised text) and the masking of original positions.

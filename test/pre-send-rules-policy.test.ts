@@ -5,7 +5,7 @@ import { bodiesOf, bodyKind } from '../src/pre-send/message.js'
 import { loadSamples } from '../src/samples.js'
 import type { PreSendDecision, PreSendMessage } from '../src/schemas/pre-send.js'
 
-// Decisions of a compiled rules file, for every message type in both payload forms (spec §3.3).
+// Decisions of a compiled rules file, for every message type in both payload forms.
 
 type Json = Record<string, unknown>
 

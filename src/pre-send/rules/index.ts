@@ -1,7 +1,8 @@
-// The built-in pre-send policy: a rules file of words and patterns to block or mask (PRESEND_RULES).
+// The built-in pre-send policy: a rules file of words and patterns to block or mask (PRE_SEND_RULES).
 export { loadRulesPolicy, compileRulesText, RulesFileError } from './policy.js'
 export type { RulesPolicy, ReloadResult, ReloadEvent, WatchOptions } from './policy.js'
-export { compileRules, RulesCompileError, applyMask, DEFAULT_MASK_CHAR, DEFAULT_BLOCK_CODE } from './compile.js'
+export { compileRules, RulesCompileError, DEFAULT_MASK_CHAR, DEFAULT_BLOCK_CODE } from './compile.js'
+export { applyMask } from './mask.js'
 export { MAX_REPLY_CHARS } from '../../schemas/pre-send.js'
 export type { CompiledRules } from './compile.js'
 export { RulesFile, RuleSpec, RULE_MESSAGE_TYPES } from './schema.js'

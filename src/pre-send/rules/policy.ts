@@ -8,7 +8,7 @@ import type { PreSendDecision, PreSendMessage } from '../../schemas/pre-send.js'
 import { compileRules, RulesCompileError, type CompiledRules } from './compile.js'
 import { RulesFile } from './schema.js'
 
-// The service's built-in pre-send policy: a rules file (PRESEND_RULES) loaded at start, reloaded
+// The service's built-in pre-send policy: a rules file (PRE_SEND_RULES) loaded at start, reloaded
 // on SIGHUP and when the file changes. A reload that fails keeps the rules in force; nothing here
 // logs, the caller does (onReload tells it what happened).
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 
-// The pre-send rules file (PRESEND_RULES), JSON or YAML. The one definition of its shape: the
+// The pre-send rules file (PRE_SEND_RULES), JSON or YAML. The one definition of its shape: the
 // loader validates against it and the compiler's types come from it.
 //
 //   maskChar: "*"                    # one character; replaces each masked character. Default "*"
@@ -9,7 +9,7 @@ import { Type, type Static } from '@sinclair/typebox'
 //   rules:                           # evaluated in file order
 //     - name: no-phone-numbers       # required, unique, no commas (decisions join names with ",")
 //       action: block                # block | mask | pass (pass: only sets chatroomLevel / names the rule)
-//       code: "HX:10001"             # block rules only: shown to the sender (spec §3.4)
+//       code: "HX:10001"             # block rules only: shown to the sender (docs/protocol.md#pre-send)
 //       words: ["badword", "坏词"]    # literal words, matched anywhere in the normalised text
 //       patterns: ["1[3-9]\\d{9}"]    # JS regular expressions, flags "giu", run on the normalised text
 //       chatTypes: [chat, group, chatroom]   # default all; "groupchat" is accepted for group
@@ -20,7 +20,7 @@ import { Type, type Static } from '@sinclair/typebox'
 const Action = Type.Union([Type.Literal('block'), Type.Literal('mask'), Type.Literal('pass')])
 /** `chatTypes` spellings: `groupchat` (every doc sample) means `group`, as in chatTypeOf(). */
 const ChatTypeName = Type.Union([Type.Literal('chat'), Type.Literal('group'), Type.Literal('groupchat'), Type.Literal('chatroom')])
-/** Message kinds that carry text a rule can match (spec §5.2); `unknown` carries none. */
+/** Message kinds that carry text a rule can match; `unknown` carries none. */
 const MessageTypeName = Type.Union([
   Type.Literal('txt'), Type.Literal('img'), Type.Literal('audio'), Type.Literal('video'), Type.Literal('file'),
   Type.Literal('loc'), Type.Literal('cmd'), Type.Literal('custom'), Type.Literal('combine')
