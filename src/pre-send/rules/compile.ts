@@ -75,7 +75,7 @@ function compileRule (rule: RuleSpec, index: number, problems: string[]): Compil
   if (rule.code !== undefined && rule.action !== 'block') problem('code', 'only block rules have a code')
   if (rule.chatroomLevel !== undefined && rule.action === 'block') problem('chatroomLevel', 'a blocked message is not delivered; use it on mask or pass rules')
   if (rule.action === 'mask' && rule.messageTypes?.includes('cmd') === true) {
-    problem('messageTypes', 'command messages cannot be modified by a pre-send reply (Easemob's pre-send documentation), so a mask rule cannot cover cmd')
+    problem('messageTypes', 'command messages cannot be modified by a pre-send reply (see Easemob\'s pre-send documentation), so a mask rule cannot cover cmd')
   }
   if ((rule.words ?? []).length === 0 && (rule.patterns ?? []).length === 0) problem('words', 'the rule has neither words nor patterns')
 
