@@ -18,9 +18,9 @@ export interface OutboxPluginOptions {
 const outboxPlugin: FastifyPluginCallback<OutboxPluginOptions> = (fastify, { outbox, closeTimeoutMs }, done) => {
   const dispatcher = dispatcherOf(fastify)
   fastify.addHook('onReady', async () => {
-    outbox.start(async (row, attempt) => {
-      const log = fastify.log.child({ callId: row.callId })
-      await dispatcher.dispatch(JSON.parse(row.body) as CallbackEvent, { log, attempt }, outbox.attemptTimeoutMs)
+    outbox.start(async (pending, attempt) => {
+      const log = fastify.log.child({ callId: pending.callId })
+      await dispatcher.dispatch(pending.event as CallbackEvent, { log, attempt }, outbox.attemptTimeoutMs)
     }, fastify.log)
   })
   fastify.addHook('onClose', async () => { await outbox.close(closeTimeoutMs) })

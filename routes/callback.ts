@@ -1,4 +1,4 @@
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 import { dispatcherOf } from '../plugins/dispatch.js'
 import { classify } from '../src/classify.js'
 import type { NormalisedOptions } from '../src/options.js'
@@ -20,10 +20,20 @@ type Body = CallbackEnvelope & Record<string, unknown>
  * freshness window. If that fails the claim is released, so that Easemob's single retry is taken.
  */
 const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
-  const { maxAgeMs, maxFutureMs, replayStore, now, onStale, offlineFanOutLimit, outbox } = options
+  const { maxAgeMs, maxFutureMs, replayStore, now, onStale, offlineFanOutLimit, outbox, outboxMode } = options
   const dispatcher = dispatcherOf(fastify)
   // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
   const memory = maxAgeMs + maxFutureMs + 1
+
+  /** The handlers, inside the request; a record of the callback is taken back if they fail. */
+  async function dispatchHere (event: CallbackEvent, key: string, request: FastifyRequest): Promise<void> {
+    try {
+      await dispatcher.dispatch(event, { log: request.log, attempt: 1, request })
+    } catch (error) {
+      await outbox?.forget(key)
+      throw error
+    }
+  }
 
   fastify.post<{ Body: Body, Reply: CallbackReply }>('/', {
     bodyLimit: options.bodyLimit,
@@ -46,19 +56,22 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
       trace.outcome = 'duplicate'
       return DUPLICATE
     }
+    // Handlers run here unless the outbox delivers them after the answer.
+    const inline = outbox === undefined || outboxMode === 'record'
     try {
       // The outbox remembers what it holds across restarts: a callback it has is a duplicate.
-      if (outbox !== undefined && !await outbox.write(event, claim.key, stale !== undefined)) {
+      const state = stale !== undefined ? 'quarantined' : inline ? 'delivered' : 'pending'
+      if (outbox !== undefined && !await outbox.write(event, claim.key, state)) {
         trace.outcome = 'duplicate'
         return DUPLICATE
       }
       if (stale !== undefined) await onStale?.(event, request, stale)
-      else if (outbox === undefined) await dispatcher.dispatch(event, { log: request.log, attempt: 1, request })
+      else if (inline) await dispatchHere(event, claim.key, request)
     } catch (error) {
       await replayStore.release(claim.key, claim.fanOut)
       throw error
     }
-    trace.outcome = stale ?? (outbox === undefined ? 'dispatched' : 'stored')
+    trace.outcome = stale ?? (inline ? 'dispatched' : 'stored')
     return stale === undefined ? OK : STALE
   })
   done()

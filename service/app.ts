@@ -23,14 +23,18 @@ export function sinkHandlers (config: ServiceConfig): CallbackHandlers {
   return { '*': async (event, context) => { for (const step of steps) await step(event, context) } }
 }
 
-/** The outbox file under DATA_DIR, with the configured durability, retries and retention. */
+/**
+ * The outbox file under DATA_DIR, with the configured durability, retries and retention. The
+ * FORWARD_* bounds are the backend's protection: without `http` nothing is forwarded to bound.
+ */
 export function openOutbox (config: ServiceConfig, now?: () => number): Promise<Outbox> {
+  const forwarding = config.sinks.includes('http')
   return Outbox.open({
     path: join(config.dataDir, 'outbox.db'),
     synchronous: config.outboxSync,
     writeTimeoutMs: config.outboxWriteTimeoutMs,
-    concurrency: config.forwardConcurrency,
-    ratePerSecond: config.forwardRatePerSecond,
+    concurrency: forwarding ? config.forwardConcurrency : 64,
+    ratePerSecond: forwarding ? config.forwardRatePerSecond : 0,
     maxAttempts: config.forwardMaxAttempts,
     maxAgeMs: config.forwardMaxAgeHours * HOUR,
     retryBaseMs: config.forwardRetryBaseMs,
@@ -108,7 +112,9 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     preSend: rules?.decide,
     preSendBudgetMs: config.preSendBudgetMs,
     preSendFallback: config.preSendFallback,
-    outbox
+    outbox,
+    // Only forwarding needs deliveries after the answer; the log is written in the request.
+    outboxMode: config.sinks.includes('http') ? 'deliver' : 'record'
   })
   return app
 }

@@ -81,7 +81,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, Key, string, string]> 
   ['FORWARD_SECRET', 'forwardSecret', '', 'a Standard Webhooks secret (whsec_ and base64)'],
   ['FORWARD_TIMEOUT_MS', 'forwardTimeoutMs', '10000', 'milliseconds, a positive integer'],
   ['FORWARD_CONCURRENCY', 'forwardConcurrency', '8', 'an integer from 1 to 1000'],
-  ['FORWARD_RATE_PER_SECOND', 'forwardRatePerSecond', '200', 'a non-negative integer (0: no bound)'],
+  ['FORWARD_RATE_PER_SECOND', 'forwardRatePerSecond', '1000', 'a non-negative integer (0: no bound)'],
   ['FORWARD_MAX_ATTEMPTS', 'forwardMaxAttempts', '20', 'a positive integer'],
   ['FORWARD_MAX_AGE_HOURS', 'forwardMaxAgeHours', '24', 'a positive integer'],
   ['FORWARD_RETRY_BASE_MS', 'forwardRetryBaseMs', '1000', 'milliseconds, a positive integer'],

@@ -89,6 +89,12 @@ export interface EasemobCallbackOptions {
    * app is ready and closes it with the app.
    */
   outbox?: Outbox
+  /**
+   * `deliver` (default): with an outbox, handlers run from it after the answer, with retries.
+   * `record`: handlers run inside the request as without one, and the outbox only records what
+   * was taken (the duplicate memory across restarts, and rows an operator can replay).
+   */
+  outboxMode?: 'deliver' | 'record'
 }
 
 export interface NormalisedOptions {
@@ -108,6 +114,7 @@ export interface NormalisedOptions {
   preSendFallback: PreSendReply
   preSendCacheEntries: number
   outbox: Outbox | undefined
+  outboxMode: 'deliver' | 'record'
 }
 
 const HANDLER_KEYS = new Set<string>(['message', '*'])
@@ -168,6 +175,9 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     throw new ERR_BAD_OPTION('replayStore', 'must have claim() and release()')
   }
   if (options.outbox !== undefined && !(options.outbox instanceof Outbox)) throw new ERR_BAD_OPTION('outbox', 'must be an Outbox (await Outbox.open({ path }))')
+  if (options.outboxMode !== undefined && options.outboxMode !== 'deliver' && options.outboxMode !== 'record') {
+    throw new ERR_BAD_OPTION('outboxMode', "must be 'deliver' or 'record'")
+  }
   return {
     secrets,
     handlers: checkHandlers(options.handlers, kinds),
@@ -187,6 +197,7 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     preSendBudgetMs: positiveInteger('preSendBudgetMs', options.preSendBudgetMs, 100),
     preSendFallback: normaliseFallback(options.preSendFallback),
     preSendCacheEntries: positiveInteger('preSendCacheEntries', options.preSendCacheEntries, 10_000),
-    outbox: options.outbox
+    outbox: options.outbox,
+    outboxMode: options.outboxMode ?? 'deliver'
   }
 }

@@ -124,7 +124,7 @@ async function harness (t: Tap, options: Partial<OutboxOptions> = {}): Promise<H
     rows: () => outbox.list({ limit: 1000 }),
     write: async (name, fields = {}) => {
       const event = { ...sample(name), kind: 'txt', callId: `call-${++n}`, ...fields } as unknown as CallbackEvent
-      await outbox.write(event, event.callId, false)
+      await outbox.write(event, event.callId, 'pending')
     }
   }
 }
@@ -239,7 +239,7 @@ t.test('a backend down for a while gets everything once it is back, in order wit
   const worker = h.outbox.worker(async row => {
     if (!up) throw new Error('down')
     await new Promise(resolve => setImmediate(resolve))
-    delivered.push({ conversation: String(row.conversation), msg: (JSON.parse(row.body) as { msg_id: string }).msg_id })
+    delivered.push({ conversation: String(row.conversation), msg: (row.event as { msg_id: string }).msg_id })
   }, silent, () => 0)
   for (let i = 0; i < 5; i++) {
     await worker.drain()
@@ -259,4 +259,21 @@ t.test('bad outbox options are refused before anything is opened', async t => {
   await t.rejects(Outbox.open({ path: '' }), { code: 'FST_ERR_EASEMOB_BAD_OPTION', message: /outbox\.path/ })
   await t.rejects(Outbox.open({ path: join(t.testdir(), 'x.db'), maxAttempts: 0 }), { message: /outbox\.maxAttempts/ })
   await t.rejects(Outbox.open({ path: join(t.testdir(), 'y.db'), synchronous: 'off' as never }), { message: /outbox\.synchronous/ })
+})
+
+t.test('record mode: handlers run in the request, the outbox remembers what was taken', async t => {
+  const path = join(t.testdir(), 'outbox.db')
+  let fail = true
+  const ran: Array<{ callId: string, inRequest: boolean }> = []
+  const handlers = { '*': (event: CallbackEvent, context: { request?: unknown }) => { ran.push({ callId: event.callId, inRequest: context.request !== undefined }); if (fail) throw new Error('no') } }
+  const first = await appWith(await Outbox.open({ path, now: () => NOW }), { handlers, outboxMode: 'record' })
+  t.equal((await post(first, signed(sample('post_chat_txt')))).statusCode, 500, 'a failing handler fails the request')
+  fail = false
+  t.same((await post(first, signed(sample('post_chat_txt')))).json(), { status: 'ok' }, 'the record was taken back: the retry is taken')
+  t.same(ran, [{ callId: sample('post_chat_txt').callId, inRequest: true }, { callId: sample('post_chat_txt').callId, inRequest: true }])
+  await first.close()
+  const second = await appWith(await Outbox.open({ path, now: () => NOW }), { handlers, outboxMode: 'record' })
+  t.teardown(() => second.close())
+  t.same((await post(second, signed(sample('post_chat_txt')))).json(), { status: 'duplicate' }, 'remembered across a restart')
+  t.equal(ran.length, 2)
 })

@@ -45,7 +45,7 @@ t.test('loadConfig: defaults', async t => {
     forwardSecret: '',
     forwardTimeoutMs: 10_000,
     forwardConcurrency: 8,
-    forwardRatePerSecond: 200,
+    forwardRatePerSecond: 1000,
     forwardMaxAttempts: 20,
     forwardMaxAgeHours: 24,
     forwardRetryBaseMs: 1000,

@@ -35,7 +35,7 @@ export class OutboxClient {
   readonly #waiting = new Map<number, Waiting>()
   #nextId = 1
   #broken: Error | undefined
-  readonly #appends = new GroupCommit<NewRow, boolean>(rows => this.#call<boolean[]>('insert', rows))
+  readonly #appends = new GroupCommit<NewRow, number | null>(rows => this.#call<Array<number | null>>('insert', rows))
   readonly #settlements = new GroupCommit<Settlement, void>(async settlements => {
     await this.#call('settle', settlements)
     return settlements.map(() => undefined)
@@ -82,8 +82,8 @@ export class OutboxClient {
     })
   }
 
-  /** Writes a callback; resolves once the commit that holds it is done: true if it was new, false if its key was held. */
-  append (row: NewRow): Promise<boolean> {
+  /** Writes a callback; resolves once the commit that holds it is done: its id, or null when its key was held. */
+  append (row: NewRow): Promise<number | null> {
     return this.#appends.add(row)
   }
 
@@ -94,6 +94,8 @@ export class OutboxClient {
 
   due (now: number, limit: number): Promise<StoredRow[]> { return this.#call('due', now, limit) }
   nextDue (): Promise<number | null> { return this.#call('nextDue') }
+  pendingUpTo (id: number): Promise<number> { return this.#call('pendingUpTo', id) }
+  remove (key: string): Promise<void> { return this.#call('remove', key) }
   prune (now: number, retention: Retention): Promise<number> { return this.#call('prune', now, retention) }
   probe (now: number): Promise<void> { return this.#call('probe', now) }
   counts (): Promise<Record<RowState, number>> { return this.#call('counts') }

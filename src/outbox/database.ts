@@ -15,7 +15,8 @@ export interface NewRow {
   conversation: string | null
   body: string
   receivedAt: number
-  state: 'pending' | 'quarantined'
+  /** pending: to be delivered; delivered: recorded only (its handlers ran in the request); quarantined. */
+  state: 'pending' | 'delivered' | 'quarantined'
 }
 
 export interface StoredRow {
@@ -77,7 +78,7 @@ const COLUMNS = `id, key, call_id AS callId, kind, conversation, body, received_
 export class OutboxDatabase {
   readonly #db: Database.Database
   readonly #insert: Database.Statement
-  readonly #insertMany: (rows: readonly NewRow[]) => boolean[]
+  readonly #insertMany: (rows: readonly NewRow[]) => Array<number | null>
   readonly #due: Database.Statement
   readonly #settleMany: (settlements: readonly Settlement[]) => void
 
@@ -87,9 +88,13 @@ export class OutboxDatabase {
     this.#db.pragma('journal_mode = WAL')
     this.#db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     this.#db.exec(SCHEMA)
-    this.#insert = this.#db.prepare(`INSERT OR IGNORE INTO callbacks (key, call_id, kind, conversation, body, received_at, state, next_attempt_at)
-      VALUES (@key, @callId, @kind, @conversation, @body, @receivedAt, @state, CASE @state WHEN 'pending' THEN @receivedAt END)`)
-    this.#insertMany = this.#db.transaction((rows: readonly NewRow[]) => rows.map(row => this.#insert.run(row).changes === 1))
+    this.#insert = this.#db.prepare(`INSERT OR IGNORE INTO callbacks (key, call_id, kind, conversation, body, received_at, state, next_attempt_at, delivered_at)
+      VALUES (@key, @callId, @kind, @conversation, @body, @receivedAt, @state,
+        CASE @state WHEN 'pending' THEN @receivedAt END, CASE @state WHEN 'delivered' THEN @receivedAt END)`)
+    this.#insertMany = this.#db.transaction((rows: readonly NewRow[]) => rows.map(row => {
+      const { changes, lastInsertRowid } = this.#insert.run(row)
+      return changes === 1 ? Number(lastInsertRowid) : null
+    }))
     // A row is due when its time has come and no earlier row of its conversation is still pending:
     // that is what keeps a conversation's deliveries in order.
     this.#due = this.#db.prepare(`SELECT ${COLUMNS} FROM callbacks c
@@ -109,9 +114,19 @@ export class OutboxDatabase {
     })
   }
 
-  /** Writes `rows` in one transaction; for each, whether it was new (false: its key was already held). */
-  insert (rows: readonly NewRow[]): boolean[] {
+  /** Writes `rows` in one transaction; for each, its id, or null when its key was already held. */
+  insert (rows: readonly NewRow[]): Array<number | null> {
     return this.#insertMany(rows)
+  }
+
+  /** Forgets a row, so that its key can be taken again. */
+  remove (key: string): void {
+    this.#db.prepare('DELETE FROM callbacks WHERE key = ?').run(key)
+  }
+
+  /** How many rows up to `id` are pending. */
+  pendingUpTo (id: number): number {
+    return (this.#db.prepare("SELECT count(*) AS n FROM callbacks WHERE state = 'pending' AND id <= ?").get(id) as { n: number }).n
   }
 
   /** Up to `limit` rows due at `now`, oldest first, at most one per conversation. */

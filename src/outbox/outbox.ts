@@ -3,7 +3,7 @@ import { ERR_BAD_OPTION, ERR_OUTBOX_WRITE_FAILED, ERR_OUTBOX_WRITE_TIMEOUT } fro
 import type { CallbackEvent } from '../schemas/kinds.js'
 import { OutboxClient } from './client.js'
 import { conversationOf } from './conversation.js'
-import type { RowState, StoredRow } from './database.js'
+import type { NewRow, RowState, StoredRow } from './database.js'
 import { type Deliver, Delivery, type DeliveryOptions } from './delivery.js'
 
 export interface OutboxOptions {
@@ -107,31 +107,43 @@ export class Outbox {
 
   /**
    * Writes a verified callback under its replay key; resolves true once it is committed, false when
-   * the key is already held. Quarantined (stale) callbacks are kept but not delivered.
+   * the key is already held. `pending` ones are then delivered; `delivered` ones are only recorded
+   * (their handlers run elsewhere); `quarantined` (stale) ones are kept aside.
    */
-  async write (event: CallbackEvent, key: string, quarantined: boolean): Promise<boolean> {
+  async write (event: CallbackEvent, key: string, state: NewRow['state']): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined
-    const written = this.client.append({
+    const row = {
       key,
       callId: event.callId,
       kind: event.kind,
       conversation: conversationOf(event),
       body: JSON.stringify(event),
       receivedAt: this.now(),
-      state: quarantined ? 'quarantined' : 'pending'
+      state
+    }
+    // Handed on when committed, even after the answer gave up waiting for it: it is in the file then.
+    const written = this.client.append(row).then(id => {
+      if (id !== null && state === 'pending') {
+        this.#worker?.offer({ id, callId: row.callId, kind: row.kind, conversation: row.conversation, receivedAt: row.receivedAt, attempts: 0, event })
+      }
+      return id
     })
     try {
-      const taken = await Promise.race([written, new Promise<never>((_resolve, reject) => {
+      const id = await Promise.race([written, new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(new ERR_OUTBOX_WRITE_TIMEOUT(this.writeTimeoutMs)), this.writeTimeoutMs)
       })])
-      if (taken && !quarantined) this.#worker?.kick()
-      return taken
+      return id !== null
     } catch (error) {
       if ((error as { code?: string }).code === 'FST_ERR_EASEMOB_OUTBOX_WRITE_TIMEOUT') throw error
       throw new ERR_OUTBOX_WRITE_FAILED({ cause: error })
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /** Forgets a recorded callback whose handlers failed, so that Easemob's retry is taken again. */
+  async forget (key: string): Promise<void> {
+    await this.client.remove(key)
   }
 
   /** Starts delivering with `deliver`, logging to `log`. */
@@ -158,13 +170,13 @@ export class Outbox {
 
   async redeliver (selection: { ids: readonly number[] } | { state: RowState }): Promise<number> {
     const count = await this.client.redeliver(this.now(), selection)
-    this.#worker?.kick()
+    this.#worker?.rowsPutBack()
     return count
   }
 
   async replay (from: number, to: number): Promise<number> {
     const count = await this.client.replay(this.now(), from, to)
-    this.#worker?.kick()
+    this.#worker?.rowsPutBack()
     return count
   }
 
