@@ -32,7 +32,10 @@ const easemobCallback: FastifyPluginAsync<EasemobCallbackOptions> = async (fasti
     done()
   })
   const store = config.replayStore
-  if (store.close !== undefined) fastify.addHook('onClose', async () => { await store.close?.() })
+  fastify.addHook('onClose', async () => {
+    await store.close?.()
+    await Promise.all(config.sinks.map(async sink => { await sink.close() }))
+  })
 
   await fastify.register(signaturePlugin, { secrets: config.secrets, insecureSkipSignature: config.insecureSkipSignature })
   await fastify.register(dispatchPlugin, { handlers: config.handlers, handlerTimeoutMs: config.handlerTimeoutMs })
@@ -54,6 +57,7 @@ export type { PreSendBody, PreSendDecision, PreSendKind, PreSendMessage, PreSend
 export { bodiesOf, bodyKind, chatTypeOf, extOf, isBodiesPayload, rewritePayload, type ChatType } from './src/pre-send/message.js'
 export { computeSecurity, signCallback, checkSecurity } from './src/signature.js'
 export type { FanOut, ReplayStore } from './src/store/types.js'
+export type { CallbackSink } from './src/sinks/types.js'
 export { MemoryReplayStore } from './src/store/memory.js'
 export * from './src/errors.js'
 export { loadSamples, restamp, type RestampOptions, type SampleBody } from './src/samples.js'

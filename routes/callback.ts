@@ -20,10 +20,23 @@ type Body = CallbackEnvelope & Record<string, unknown>
  * freshness window. If that fails the claim is released, so that Easemob's single retry is taken.
  */
 const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
-  const { maxAgeMs, maxFutureMs, replayStore, now, onStale, offlineFanOutLimit, outbox, outboxMode } = options
+  const { maxAgeMs, maxFutureMs, replayStore, now, onStale, offlineFanOutLimit, outbox, outboxMode, sinks } = options
   const dispatcher = dispatcherOf(fastify)
   // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
   const memory = maxAgeMs + maxFutureMs + 1
+
+  /**
+   * Writes the callback to the outbox and the sinks, together; false when every one of them already
+   * held it (they remember across restarts and replicas). Stale callbacks go to the outbox only.
+   */
+  async function keep (event: CallbackEvent, key: string, state: 'pending' | 'delivered' | 'quarantined'): Promise<boolean> {
+    const writes: Array<Promise<boolean>> = []
+    if (outbox !== undefined) writes.push(outbox.write(event, key, state))
+    if (state !== 'quarantined') for (const sink of sinks) writes.push(sink.write(event, key))
+    if (writes.length === 0) return true
+    const taken = await Promise.all(writes)
+    return taken.some(Boolean)
+  }
 
   /** The handlers, inside the request; a record of the callback is taken back if they fail. */
   async function dispatchHere (event: CallbackEvent, key: string, request: FastifyRequest): Promise<void> {
@@ -59,9 +72,7 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
     // Handlers run here unless the outbox delivers them after the answer.
     const inline = outbox === undefined || outboxMode === 'record'
     try {
-      // The outbox remembers what it holds across restarts: a callback it has is a duplicate.
-      const state = stale !== undefined ? 'quarantined' : inline ? 'delivered' : 'pending'
-      if (outbox !== undefined && !await outbox.write(event, claim.key, state)) {
+      if (!await keep(event, claim.key, stale !== undefined ? 'quarantined' : inline ? 'delivered' : 'pending')) {
         trace.outcome = 'duplicate'
         return DUPLICATE
       }

@@ -7,7 +7,8 @@ import { MAX_REPLY_CHARS, PreSendReply, PreSendRequest, type PreSendDecision, ty
 import { CallbackEnvelope } from '../src/schemas/route.js'
 import { BoundedExpiringMap } from '../src/store/bounded-map.js'
 import { isThenable } from '../src/thenable.js'
-import { startTrace } from '../src/trace.js'
+import type { SharedDecisions } from '../src/pre-send/shared-decisions.js'
+import { type CallbackTrace, startTrace, traceOf } from '../src/trace.js'
 
 const checkRequest = TypeCompiler.Compile(PreSendRequest)
 const checkReply = TypeCompiler.Compile(PreSendReply)
@@ -85,7 +86,7 @@ function lateDecision (log: FastifyBaseLogger, callId: string, outcome: string):
  */
 const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options, done) => {
   const preSend = options.preSend as PreSendHandler
-  const { now, maxAgeMs, maxFutureMs, preSendBudgetMs } = options
+  const { now, maxAgeMs, maxFutureMs, preSendBudgetMs, preSendShared: shared } = options
   const fallbackReply = toReply(options.preSendFallback)
   if (typeof fallbackReply !== 'string') return done(new ERR_BAD_OPTION('preSendFallback', fallbackReply[0]))
   const fallback: Verdict = { reply: fallbackReply, outcome: 'fallback' }
@@ -96,22 +97,14 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
 
   const answer = (reply: FastifyReply, text: string): FastifyReply => reply.type('application/json; charset=utf-8').send(text)
 
-  fastify.post<{ Body: CallbackEnvelope & Record<string, unknown> }>('/pre-send', {
-    bodyLimit: options.bodyLimit,
-    schema: { body: CallbackEnvelope }
-  }, function receivePreSend (request, reply) {
+  type Request = FastifyRequest<{ Body: CallbackEnvelope & Record<string, unknown> }>
+
+  /** This replica's decision, noted on the trace; synchronous while the policy is. */
+  function decideHere (request: Request): string | Promise<string> {
     const body = request.body
-    const trace = startTrace(request, { callId: body.callId, kind: 'pre-send', outcome: 'received' })
-    const clock = now()
-
-    const previous = cache.get(body.callId, clock)
-    if (previous !== undefined) {
-      trace.outcome = 'duplicate'
-      return previous.then(text => answer(reply, text))
-    }
-
+    const trace = traceOf(request) as CallbackTrace
     let verdict: Verdict | Promise<Verdict>
-    const age = clock - Number(body.timestamp)
+    const age = now() - Number(body.timestamp)
     if (age > maxAgeMs || age < -maxFutureMs) {
       verdict = { ...fallback, reason: age > maxAgeMs ? 'stale' : 'future' }
     } else if (!checkRequest.Check(body)) {
@@ -123,22 +116,66 @@ const preSendRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, options
       trace.kind = `pre-send:${message.kind}`
       verdict = decide(preSend, message, request, preSendBudgetMs, fallback)
     }
-
     const settle = (result: Verdict): string => {
       trace.outcome = result.outcome
       trace.rule = result.rule
       trace.reason = result.reason
       return result.reply
     }
-    if (!isThenable(verdict)) {
-      const text = settle(verdict)
-      cache.set(body.callId, Promise.resolve(text), clock + memory, clock)
+    return isThenable(verdict) ? verdict.then(settle) : settle(verdict)
+  }
+
+  fastify.post<{ Body: CallbackEnvelope & Record<string, unknown> }>('/pre-send', {
+    bodyLimit: options.bodyLimit,
+    schema: { body: CallbackEnvelope }
+  }, function receivePreSend (request, reply) {
+    const { callId } = request.body
+    const trace = startTrace(request, { callId, kind: 'pre-send', outcome: 'received' })
+    if (shared !== undefined) return receiveShared(shared, request, reply)
+    const clock = now()
+    const previous = cache.get(callId, clock)
+    if (previous !== undefined) {
+      trace.outcome = 'duplicate'
+      return previous.then(text => answer(reply, text))
+    }
+    const text = decideHere(request)
+    if (typeof text === 'string') {
+      cache.set(callId, Promise.resolve(text), clock + memory, clock)
       return answer(reply, text)
     }
-    const pending = verdict.then(settle)
-    cache.set(body.callId, pending, clock + memory, clock)
-    return pending.then(text => answer(reply, text))
+    cache.set(callId, text, clock + memory, clock)
+    return text.then(decided => answer(reply, decided))
   })
+
+  /**
+   * With decisions shared between replicas: another replica's reply wins over this one's, and
+   * this one is kept for the others. A shared store that does not answer within half the budget
+   * is passed over: the decision stays this replica's own.
+   */
+  function receiveShared (shared: SharedDecisions, request: Request, reply: FastifyReply): Promise<FastifyReply> {
+    const { callId } = request.body
+    const clock = now()
+    const local = cache.get(callId, clock)
+    if (local !== undefined) {
+      (traceOf(request) as CallbackTrace).outcome = 'duplicate'
+      return local.then(text => answer(reply, text))
+    }
+    const within = <T>(work: Promise<T>): Promise<T | undefined> => {
+      let timer: NodeJS.Timeout | undefined
+      return Promise.race([work, new Promise<undefined>(resolve => { timer = setTimeout(() => resolve(undefined), preSendBudgetMs / 2) })])
+        .catch((error: unknown) => { request.log.warn({ err: error, callId }, 'shared pre-send decisions did not answer; deciding alone'); return undefined })
+        .finally(() => { clearTimeout(timer) })
+    }
+    const pending = Promise.all([within(shared.get(callId)), decideHere(request)]).then(async ([earlier, mine]) => {
+      if (earlier !== undefined) {
+        (traceOf(request) as CallbackTrace).outcome = 'duplicate'
+        return earlier
+      }
+      return await within(shared.keep(callId, mine, memory)) ?? mine
+    })
+    cache.set(callId, pending, clock + memory, clock)
+    return pending.then(text => answer(reply, text))
+  }
   done()
 }
 

@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { ERR_BAD_OPTION, ERR_NO_SECRET } from './errors.js'
 import { Outbox } from './outbox/outbox.js'
+import type { SharedDecisions } from './pre-send/shared-decisions.js'
+import type { CallbackSink } from './sinks/types.js'
 import type { CallbackEvent, CallbackKind, MessageEvent } from './schemas/kinds.js'
 import type { PreSendDecision, PreSendMessage, PreSendReply } from './schemas/pre-send.js'
 import { MemoryReplayStore } from './store/memory.js'
@@ -83,6 +85,8 @@ export interface EasemobCallbackOptions {
   preSendFallback?: 'pass' | 'block' | PreSendReply
   /** How many pre-send decisions are remembered for replays. Default 10000. */
   preSendCacheEntries?: number
+  /** Pre-send decisions shared by replicas (e.g. `RedisSharedDecisions`), so that a replay gets the same one anywhere. */
+  preSendShared?: SharedDecisions
   /**
    * Writes each callback to this outbox before answering 200, and runs the handlers from it after
    * the answer, with retries (`Outbox.open({ path })`). The plugin starts its deliveries when the
@@ -95,6 +99,12 @@ export interface EasemobCallbackOptions {
    * was taken (the duplicate memory across restarts, and rows an operator can replay).
    */
   outboxMode?: 'deliver' | 'record'
+  /**
+   * More destinations each fresh callback is written to before its 200 (a Redis stream, a
+   * JetStream stream). A callback is a duplicate when every one of them (and the outbox) already
+   * holds it; one that fails or is late makes the answer 503. Closed with the app.
+   */
+  sinks?: readonly CallbackSink[]
 }
 
 export interface NormalisedOptions {
@@ -113,8 +123,10 @@ export interface NormalisedOptions {
   preSendBudgetMs: number
   preSendFallback: PreSendReply
   preSendCacheEntries: number
+  preSendShared: SharedDecisions | undefined
   outbox: Outbox | undefined
   outboxMode: 'deliver' | 'record'
+  sinks: readonly CallbackSink[]
 }
 
 const HANDLER_KEYS = new Set<string>(['message', '*'])
@@ -175,6 +187,9 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     throw new ERR_BAD_OPTION('replayStore', 'must have claim() and release()')
   }
   if (options.outbox !== undefined && !(options.outbox instanceof Outbox)) throw new ERR_BAD_OPTION('outbox', 'must be an Outbox (await Outbox.open({ path }))')
+  if (options.sinks !== undefined && (!Array.isArray(options.sinks) || options.sinks.some(sink => typeof sink?.write !== 'function' || typeof sink.close !== 'function'))) {
+    throw new ERR_BAD_OPTION('sinks', 'must be an array of sinks, each with write(), probe() and close()')
+  }
   if (options.outboxMode !== undefined && options.outboxMode !== 'deliver' && options.outboxMode !== 'record') {
     throw new ERR_BAD_OPTION('outboxMode', "must be 'deliver' or 'record'")
   }
@@ -197,7 +212,9 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     preSendBudgetMs: positiveInteger('preSendBudgetMs', options.preSendBudgetMs, 100),
     preSendFallback: normaliseFallback(options.preSendFallback),
     preSendCacheEntries: positiveInteger('preSendCacheEntries', options.preSendCacheEntries, 10_000),
+    preSendShared: options.preSendShared,
     outbox: options.outbox,
-    outboxMode: options.outboxMode ?? 'deliver'
+    outboxMode: options.outboxMode ?? 'deliver',
+    sinks: options.sinks ?? []
   }
 }
