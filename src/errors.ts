@@ -61,3 +61,19 @@ export const ERR_OUTBOX_WRITE_TIMEOUT = createError(
   'the outbox did not confirm the write within %d ms; answering 503 so that Easemob retries once',
   503
 )
+
+export const ERR_SINK_FAILED = createError(
+  'FST_ERR_EASEMOB_SINK_FAILED',
+  'the %s sink could not keep the callback; answering 503 so that Easemob retries once',
+  503
+)
+export const ERR_SINK_TIMEOUT = createError(
+  'FST_ERR_EASEMOB_SINK_TIMEOUT',
+  'the %s sink did not confirm the callback within %d ms; answering 503 so that Easemob retries once',
+  503
+)
+export const ERR_REPLAY_STORE_FAILED = createError(
+  'FST_ERR_EASEMOB_REPLAY_STORE_FAILED',
+  'the shared duplicate memory did not answer; answering 503 so that Easemob retries once',
+  503
+)
