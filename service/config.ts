@@ -4,8 +4,8 @@ import { Webhook } from 'standardwebhooks'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-/** Where accepted callbacks go: the log, the outbox file, the user's backend over HTTP. */
-export const SINK_NAMES = ['log', 'sqlite', 'http'] as const
+/** Where accepted callbacks go: the log, the outbox file, the user's backend, a Redis stream, JetStream. */
+export const SINK_NAMES = ['log', 'sqlite', 'http', 'redis', 'nats'] as const
 export type SinkName = typeof SINK_NAMES[number]
 
 /** The service's whole configuration, read from the environment once at start. */
@@ -44,7 +44,12 @@ export const ServiceConfig = Type.Object({
   forwardMaxAgeHours: Type.Integer({ minimum: 1 }),
   forwardRetryBaseMs: Type.Integer({ minimum: 1 }),
   forwardRetryMaxMs: Type.Integer({ minimum: 1 }),
-  adminToken: Type.String()
+  adminToken: Type.String(),
+  redisUrl: Type.String(),
+  redisStream: Type.String({ minLength: 1 }),
+  natsUrl: Type.String(),
+  natsSubject: Type.String({ pattern: '^[^\\s*>]+$' }),
+  natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$' })
 })
 
 export type ServiceConfig = Static<typeof ServiceConfig>
@@ -86,7 +91,12 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, Key, string, string]> 
   ['FORWARD_MAX_AGE_HOURS', 'forwardMaxAgeHours', '24', 'a positive integer'],
   ['FORWARD_RETRY_BASE_MS', 'forwardRetryBaseMs', '1000', 'milliseconds, a positive integer'],
   ['FORWARD_RETRY_MAX_MS', 'forwardRetryMaxMs', '600000', 'milliseconds, a positive integer'],
-  ['ADMIN_TOKEN', 'adminToken', '', 'empty (admin routes off) or at least 16 characters']
+  ['ADMIN_TOKEN', 'adminToken', '', 'empty (admin routes off) or at least 16 characters'],
+  ['REDIS_URL', 'redisUrl', '', 'a redis:// or rediss:// URL (shared duplicate memory; needed by the redis sink)'],
+  ['REDIS_STREAM', 'redisStream', 'easemob:callbacks', 'a Redis key'],
+  ['NATS_URL', 'natsUrl', '', 'nats://host:port (or tls://), comma-separated for a cluster'],
+  ['NATS_SUBJECT', 'natsSubject', 'easemob.callbacks', 'a subject prefix without spaces or wildcards'],
+  ['NATS_STREAM', 'natsStream', 'EASEMOB_CALLBACKS', 'a stream name: letters, digits, - and _']
 ]
 
 /** Earlier spellings still read, with a warning: old name, current name. */
@@ -103,7 +113,10 @@ export class ConfigError extends Error {
   }
 }
 
-const TEXT_KEYS = new Set<Key>(['host', 'logLevel', 'preSendRules', 'preSendFallback', 'dataDir', 'outboxSync', 'forwardUrl', 'forwardSecret', 'adminToken'])
+const TEXT_KEYS = new Set<Key>([
+  'host', 'logLevel', 'preSendRules', 'preSendFallback', 'dataDir', 'outboxSync', 'forwardUrl', 'forwardSecret', 'adminToken',
+  'redisUrl', 'redisStream', 'natsUrl', 'natsSubject', 'natsStream'
+])
 
 function list (text: string): string[] {
   return text.split(',').map(item => item.trim()).filter(item => item.length > 0)
@@ -151,7 +164,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, warnings: string[] = []): Se
     problems.push('EASEMOB_SECRETS is not set: give the secret of each Easemob console rule that calls this service ' +
       '(or, for local development only, EASEMOB_INSECURE_SKIP_SIGNATURE=true)')
   }
-  problems.push(...forwardingProblems(config))
+  problems.push(...forwardingProblems(config), ...serverProblems(config))
   if (problems.length > 0) throw new ConfigError(problems)
   // Forwarding delivers from the outbox: `http` brings the outbox with it.
   if (config.sinks.includes('http') && !config.sinks.includes('sqlite')) config.sinks.push('sqlite')
@@ -179,6 +192,32 @@ function forwardingProblems (config: ServiceConfig): string[] {
     void new Webhook(config.forwardSecret)
   } catch (error) {
     problems.push(`FORWARD_SECRET: SINKS includes http, so a Standard Webhooks secret is required (whsec_ followed by base64, e.g. from \`openssl rand -base64 32\`): ${(error as Error).message}`)
+  }
+  return problems
+}
+
+function urlProblem (name: string, text: string, protocols: readonly string[]): string | undefined {
+  try {
+    if (protocols.includes(new URL(text).protocol)) return undefined
+  } catch {}
+  return `${name}=${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//…@'))}: expected a ${protocols.map(protocol => `${protocol}//`).join(' or ')} URL`
+}
+
+/** Redis and NATS: the URL each sink needs, and URLs that parse. Passwords are not repeated. */
+function serverProblems (config: ServiceConfig): string[] {
+  const problems: string[] = []
+  if (!Array.isArray(config.sinks)) return problems
+  if (config.sinks.includes('redis') && config.redisUrl === '') problems.push('REDIS_URL is not set: SINKS includes redis')
+  if (config.sinks.includes('nats') && config.natsUrl === '') problems.push('NATS_URL is not set: SINKS includes nats')
+  if (config.redisUrl !== '') {
+    const problem = urlProblem('REDIS_URL', config.redisUrl, ['redis:', 'rediss:'])
+    if (problem !== undefined) problems.push(problem)
+  }
+  if (config.natsUrl !== '') {
+    for (const server of config.natsUrl.split(',')) {
+      const problem = urlProblem('NATS_URL', server.trim().includes('://') ? server.trim() : `nats://${server.trim()}`, ['nats:', 'tls:', 'ws:', 'wss:'])
+      if (problem !== undefined) problems.push(problem)
+    }
   }
   return problems
 }

@@ -50,7 +50,12 @@ t.test('loadConfig: defaults', async t => {
     forwardMaxAgeHours: 24,
     forwardRetryBaseMs: 1000,
     forwardRetryMaxMs: 600_000,
-    adminToken: ''
+    adminToken: '',
+    redisUrl: '',
+    redisStream: 'easemob:callbacks',
+    natsUrl: '',
+    natsSubject: 'easemob.callbacks',
+    natsStream: 'EASEMOB_CALLBACKS'
   })
 })
 
@@ -94,7 +99,12 @@ t.test('loadConfig: every variable is read', async t => {
     FORWARD_MAX_AGE_HOURS: '1',
     FORWARD_RETRY_BASE_MS: '10',
     FORWARD_RETRY_MAX_MS: '100',
-    ADMIN_TOKEN: 'an-admin-token-of-some-length'
+    ADMIN_TOKEN: 'an-admin-token-of-some-length',
+    REDIS_URL: 'rediss://user:pw@redis.example:6380/2',
+    REDIS_STREAM: 'acme:easemob',
+    NATS_URL: 'nats://a:4222, nats://b:4222',
+    NATS_SUBJECT: 'acme.easemob',
+    NATS_STREAM: 'ACME_EASEMOB'
   })
   t.same(config, {
     port: 9000,
@@ -130,7 +140,12 @@ t.test('loadConfig: every variable is read', async t => {
     forwardMaxAgeHours: 1,
     forwardRetryBaseMs: 10,
     forwardRetryMaxMs: 100,
-    adminToken: 'an-admin-token-of-some-length'
+    adminToken: 'an-admin-token-of-some-length',
+    redisUrl: 'rediss://user:pw@redis.example:6380/2',
+    redisStream: 'acme:easemob',
+    natsUrl: 'nats://a:4222, nats://b:4222',
+    natsSubject: 'acme.easemob',
+    natsStream: 'ACME_EASEMOB'
   })
 })
 
@@ -145,6 +160,11 @@ t.test('loadConfig: forwarding needs a URL and a Standard Webhooks secret, and b
   t.match(problemsOf({ EASEMOB_SECRETS: 's', ADMIN_TOKEN: 'short' }), [/ADMIN_TOKEN is too short/])
   const config = loadConfig({ EASEMOB_SECRETS: 's', SINKS: 'http', FORWARD_URL: 'https://x', FORWARD_SECRET: 'whsec_MDEyMzQ1Njc4OWFiY2RlZg==' })
   t.same(config.sinks, ['http', 'sqlite'], 'http implies the outbox')
+})
+
+t.test('loadConfig: the redis and nats sinks need their URLs; passwords are not repeated', async t => {
+  t.same(problemsOf({ EASEMOB_SECRETS: 's', SINKS: 'redis,nats' }), ['REDIS_URL is not set: SINKS includes redis', 'NATS_URL is not set: SINKS includes nats'])
+  t.same(problemsOf({ EASEMOB_SECRETS: 's', REDIS_URL: 'http://user:secret-pw@redis' }), ['REDIS_URL="http://…@redis": expected a redis:// or rediss:// URL'])
 })
 
 t.test('loadConfig: the earlier PRESEND_* names are read, with a warning', async t => {
@@ -178,7 +198,11 @@ const BAD_VALUES: Array<[string, string]> = [
   ['SINKS', 'log,kafka'],
   ['SINKS', ''],
   ['OUTBOX_SYNC', 'off'],
-  ['FORWARD_CONCURRENCY', '0']
+  ['FORWARD_CONCURRENCY', '0'],
+  ['REDIS_URL', 'http://redis'],
+  ['NATS_URL', 'http://nats'],
+  ['NATS_SUBJECT', 'a.*'],
+  ['NATS_STREAM', 'no spaces']
 ]
 
 for (const [name, value] of BAD_VALUES) {
