@@ -25,23 +25,32 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
   // Long enough that a replay is caught for as long as it could still pass as fresh (window inclusive).
   const memory = maxAgeMs + maxFutureMs + 1
 
-  /**
-   * Writes the callback to the outbox and the sinks, together; false when every one of them already
-   * held it (they remember across restarts and replicas). Stale callbacks go to the outbox only.
-   */
-  async function keep (event: CallbackEvent, key: string, state: 'pending' | 'delivered' | 'quarantined'): Promise<boolean> {
-    const writes: Array<Promise<boolean>> = []
-    if (outbox !== undefined) writes.push(outbox.write(event, key, state))
-    if (state !== 'quarantined') for (const sink of sinks) writes.push(sink.write(event, key))
-    if (writes.length === 0) return true
-    const taken = await Promise.all(writes)
+  // Handlers run in the request unless the outbox delivers them after the answer.
+  const inline = outbox === undefined || outboxMode === 'record'
+
+  /** Writes to every sink; false when all of them already held the callback. */
+  async function toSinks (event: CallbackEvent, key: string): Promise<boolean> {
+    const taken = await Promise.all(sinks.map(sink => sink.write(event, key)))
     return taken.some(Boolean)
   }
 
-  /** The handlers, inside the request; a record of the callback is taken back if they fail. */
-  async function dispatchHere (event: CallbackEvent, key: string, request: FastifyRequest): Promise<void> {
+  /**
+   * Takes a fresh callback the duplicate memory has not seen. With handlers run by the outbox,
+   * the outbox and the sinks are written together. With handlers run here, the outbox records the
+   * callback first (it remembers across restarts), the handlers run, then the sinks are written,
+   * so that a handler's failure leaves nothing behind for Easemob's retry to trip on; what fails
+   * after the handlers ran makes them run again on the retry (at least once). False: a duplicate.
+   */
+  async function take (event: CallbackEvent, key: string, request: FastifyRequest): Promise<boolean> {
+    if (!inline) {
+      const [kept, sent] = await Promise.all([(outbox as NonNullable<typeof outbox>).write(event, key, 'pending'), toSinks(event, key)])
+      return kept || (sinks.length > 0 && sent)
+    }
+    if (outbox !== undefined && !await outbox.write(event, key, 'delivered')) return false
     try {
       await dispatcher.dispatch(event, { log: request.log, attempt: 1, request })
+      // Every sink holding it already: another replica took it (the answer says so).
+      return sinks.length === 0 || await toSinks(event, key)
     } catch (error) {
       await outbox?.forget(key)
       throw error
@@ -69,15 +78,18 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
       trace.outcome = 'duplicate'
       return DUPLICATE
     }
-    // Handlers run here unless the outbox delivers them after the answer.
-    const inline = outbox === undefined || outboxMode === 'record'
     try {
-      if (!await keep(event, claim.key, stale !== undefined ? 'quarantined' : inline ? 'delivered' : 'pending')) {
+      if (stale !== undefined) {
+        // Kept aside in the outbox (if any), and given to onStale only.
+        if (outbox !== undefined && !await outbox.write(event, claim.key, 'quarantined')) {
+          trace.outcome = 'duplicate'
+          return DUPLICATE
+        }
+        await onStale?.(event, request, stale)
+      } else if (!await take(event, claim.key, request)) {
         trace.outcome = 'duplicate'
         return DUPLICATE
       }
-      if (stale !== undefined) await onStale?.(event, request, stale)
-      else if (inline) await dispatchHere(event, claim.key, request)
     } catch (error) {
       await replayStore.release(claim.key, claim.fanOut)
       throw error

@@ -4,6 +4,7 @@ import easemobCallback, { type CallbackEvent, type CallbackHandler, type Callbac
 import { loadRulesPolicy } from '../src/pre-send/rules/index.js'
 import admin from './admin.js'
 import type { ServiceConfig } from './config.js'
+import { connectDependencies } from './dependencies.js'
 import { forwarder } from './forwarder.js'
 import { loggerOptions } from './logger.js'
 
@@ -57,13 +58,14 @@ export interface ServiceOptions {
 
 /**
  * Builds the standalone service: the plugin at `/` (and `/pre-send` with PRE_SEND_RULES), the
- * outbox when SINKS asks for it, `GET /healthz` (alive), `GET /readyz` (can take callbacks), and
- * with ADMIN_TOKEN the outbox's admin routes. A broken rules file or an outbox that cannot be
- * opened throws here, so the service does not start.
+ * outbox, Redis and NATS as SINKS and REDIS_URL ask, `GET /healthz` (alive), `GET /readyz` (can
+ * take callbacks), and with ADMIN_TOKEN the outbox's admin routes. A broken rules file, or an
+ * outbox or JetStream that cannot be opened, throws here, so the service does not start.
  */
 export async function buildService (config: ServiceConfig, options: ServiceOptions = {}): Promise<FastifyInstance> {
   const rules = config.preSendRules === '' ? undefined : await loadRulesPolicy(config.preSendRules)
   const outbox = config.sinks.includes('sqlite') ? await openOutbox(config, options.now) : undefined
+  const dependencies = await connectDependencies(config)
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, undefined),
     // The plugin logs one line per callback with its outcome; Fastify's two per request would be noise.
@@ -88,13 +90,19 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     }
   }
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  app.addHook('onClose', dependencies.close)
+  // Ready when every dependency can take a callback now; the answer names those that cannot.
+  const probes = [...(outbox === undefined ? [] : [{ name: 'outbox', probe: () => outbox.probe() }]), ...dependencies.probes]
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-    try {
-      await outbox?.probe()
-      return { status: 'ready' }
-    } catch (error) {
-      return await reply.code(503).send({ status: 'not ready', outbox: (error as Error).message })
-    }
+    const down: Record<string, string> = {}
+    await Promise.all(probes.map(async ({ name, probe }) => {
+      try {
+        await probe()
+      } catch (error) {
+        down[name] = (error as Error).message
+      }
+    }))
+    return Object.keys(down).length === 0 ? { status: 'ready' } : await reply.code(503).send({ status: 'not ready', ...down })
   })
   if (outbox !== undefined && config.adminToken !== '') await app.register(admin, { prefix: '/admin', outbox, token: config.adminToken })
   await app.register(easemobCallback, {
@@ -113,6 +121,9 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     preSendBudgetMs: config.preSendBudgetMs,
     preSendFallback: config.preSendFallback,
     outbox,
+    replayStore: dependencies.replayStore,
+    preSendShared: dependencies.preSendShared,
+    sinks: dependencies.sinks,
     // Only forwarding needs deliveries after the answer; the log is written in the request.
     outboxMode: config.sinks.includes('http') ? 'deliver' : 'record'
   })

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { Webhook } from 'standardwebhooks'
+import { checkRedisUrl } from '../src/redis-client.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -48,7 +49,7 @@ export const ServiceConfig = Type.Object({
   redisUrl: Type.String(),
   redisStream: Type.String({ minLength: 1 }),
   natsUrl: Type.String(),
-  natsSubject: Type.String({ pattern: '^[^\\s*>]+$' }),
+  natsSubject: Type.String({ pattern: '^[^\\s*>.]+(\\.[^\\s*>.]+)*$' }),
   natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$' })
 })
 
@@ -95,7 +96,7 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, Key, string, string]> 
   ['REDIS_URL', 'redisUrl', '', 'a redis:// or rediss:// URL (shared duplicate memory; needed by the redis sink)'],
   ['REDIS_STREAM', 'redisStream', 'easemob:callbacks', 'a Redis key'],
   ['NATS_URL', 'natsUrl', '', 'nats://host:port (or tls://), comma-separated for a cluster'],
-  ['NATS_SUBJECT', 'natsSubject', 'easemob.callbacks', 'a subject prefix without spaces or wildcards'],
+  ['NATS_SUBJECT', 'natsSubject', 'easemob.callbacks', 'a subject prefix: dot-separated tokens without spaces or wildcards'],
   ['NATS_STREAM', 'natsStream', 'EASEMOB_CALLBACKS', 'a stream name: letters, digits, - and _']
 ]
 
@@ -196,11 +197,15 @@ function forwardingProblems (config: ServiceConfig): string[] {
   return problems
 }
 
+function withoutPassword (url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//…@')
+}
+
 function urlProblem (name: string, text: string, protocols: readonly string[]): string | undefined {
   try {
     if (protocols.includes(new URL(text).protocol)) return undefined
   } catch {}
-  return `${name}=${JSON.stringify(text.replace(/\/\/[^@/]*@/, '//…@'))}: expected a ${protocols.map(protocol => `${protocol}//`).join(' or ')} URL`
+  return `${name}=${JSON.stringify(withoutPassword(text))}: expected a ${protocols.map(protocol => `${protocol}//`).join(' or ')} URL`
 }
 
 /** Redis and NATS: the URL each sink needs, and URLs that parse. Passwords are not repeated. */
@@ -210,12 +215,12 @@ function serverProblems (config: ServiceConfig): string[] {
   if (config.sinks.includes('redis') && config.redisUrl === '') problems.push('REDIS_URL is not set: SINKS includes redis')
   if (config.sinks.includes('nats') && config.natsUrl === '') problems.push('NATS_URL is not set: SINKS includes nats')
   if (config.redisUrl !== '') {
-    const problem = urlProblem('REDIS_URL', config.redisUrl, ['redis:', 'rediss:'])
-    if (problem !== undefined) problems.push(problem)
+    const problem = checkRedisUrl(config.redisUrl)
+    if (problem !== undefined) problems.push(`REDIS_URL=${JSON.stringify(withoutPassword(config.redisUrl))}: ${problem}`)
   }
   if (config.natsUrl !== '') {
     for (const server of config.natsUrl.split(',')) {
-      const problem = urlProblem('NATS_URL', server.trim().includes('://') ? server.trim() : `nats://${server.trim()}`, ['nats:', 'tls:', 'ws:', 'wss:'])
+      const problem = urlProblem('NATS_URL', server.trim().includes('://') ? server.trim() : `nats://${server.trim()}`, ['nats:', 'tls:'])
       if (problem !== undefined) problems.push(problem)
     }
   }

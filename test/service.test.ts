@@ -164,7 +164,7 @@ t.test('loadConfig: forwarding needs a URL and a Standard Webhooks secret, and b
 
 t.test('loadConfig: the redis and nats sinks need their URLs; passwords are not repeated', async t => {
   t.same(problemsOf({ EASEMOB_SECRETS: 's', SINKS: 'redis,nats' }), ['REDIS_URL is not set: SINKS includes redis', 'NATS_URL is not set: SINKS includes nats'])
-  t.same(problemsOf({ EASEMOB_SECRETS: 's', REDIS_URL: 'http://user:secret-pw@redis' }), ['REDIS_URL="http://…@redis": expected a redis:// or rediss:// URL'])
+  t.same(problemsOf({ EASEMOB_SECRETS: 's', REDIS_URL: 'http://user:secret-pw@redis' }), ['REDIS_URL="http://…@redis": has scheme http; expected redis:// or rediss:// (TLS)'])
 })
 
 t.test('loadConfig: the earlier PRESEND_* names are read, with a warning', async t => {
@@ -202,6 +202,7 @@ const BAD_VALUES: Array<[string, string]> = [
   ['REDIS_URL', 'http://redis'],
   ['NATS_URL', 'http://nats'],
   ['NATS_SUBJECT', 'a.*'],
+  ['NATS_SUBJECT', 'a..b'],
   ['NATS_STREAM', 'no spaces']
 ]
 
