@@ -16,6 +16,9 @@ const SERVERS: ServerRow[] = [
   { id: 'minimal', name: '3. minimal receiver: Fastify, md5, 1 log line', script: builtServer('fastify-md5'), checksSignature: true },
   { id: 'full', name: '4. full path: the service, SINKS=log', ...SERVICE, checksSignature: true },
   { id: 'full-sqlite', name: '4b. the service, SINKS=log,sqlite (its default)', ...SERVICE, env: { ...SERVICE.env, SINKS: 'log,sqlite' }, checksSignature: true, versus: 'full' },
+  // The machine's own Redis and NATS on loopback, with streams of the benchmark's own (bounded by length and age).
+  { id: 'redis', name: '4c. the service, SINKS=log,redis (REDIS_URL: shared memory + stream)', ...SERVICE, env: { ...SERVICE.env, SINKS: 'log,redis', REDIS_URL: 'redis://127.0.0.1:6379', REDIS_STREAM: 'bench:easemob:callbacks' }, checksSignature: true, versus: 'full' },
+  { id: 'nats', name: '4d. the service, SINKS=log,nats (JetStream)', ...SERVICE, env: { ...SERVICE.env, SINKS: 'log,nats', NATS_URL: 'nats://127.0.0.1:4222', NATS_SUBJECT: 'bench.easemob', NATS_STREAM: 'BENCH_EASEMOB' }, checksSignature: true, versus: 'full' },
   { id: 'express', name: '5. Express 5 receiver', script: builtServer('express'), checksSignature: true }
 ]
 /** The ratios' denominator. */
