@@ -2,6 +2,9 @@
 // with a callId never sent before and re-signed, as whole HTTP requests so that autocannon only writes bytes.
 import { loadSamples, restamp, type SampleBody } from '../src/samples.js'
 
+/** This run of the benchmark. */
+const RUN = Date.now().toString(36)
+
 export const SECRET = 'test-secret'
 /** Chat messages' share of the callbacks; the rest are events (acks, recalls, group ops, presence, ...). */
 const MESSAGE_SHARE = 0.7
@@ -26,7 +29,8 @@ export function callbackDeck (): SampleBody[] {
 }
 
 /**
- * The requests of one load run, callIds `${sample's}-${tag}-${n}`. fill() signs them before the
+ * The requests of one load run, callIds `${sample's}-${run}-${tag}-${n}`: never sent before, in
+ * this run or another (a server with shared or durable memory remembers the earlier runs'). fill() signs them before the
  * clock starts; when they run out, next() signs on the fly and counts it in `signedLive`
  * (load-generator work inside the timed run, which the output reports).
  */
@@ -39,7 +43,7 @@ export class RequestPool {
 
   #sign (): Buffer {
     const sample = this.deck[this.#made % this.deck.length]
-    const body = Buffer.from(JSON.stringify(restamp(sample, SECRET, { callId: `${sample.callId}-${this.tag}-${this.#made++}` })))
+    const body = Buffer.from(JSON.stringify(restamp(sample, SECRET, { callId: `${sample.callId}-${RUN}-${this.tag}-${this.#made++}` })))
     const head = `POST ${this.path} HTTP/1.1\r\nHost: ${this.host}\r\nConnection: keep-alive\r\n` +
       `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`
     return Buffer.concat([Buffer.from(head, 'latin1'), body])

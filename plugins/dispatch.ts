@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { ERR_HANDLER_FAILED, ERR_HANDLER_TIMEOUT } from '../src/errors.js'
 import type { CallbackContext, CallbackHandler, CallbackHandlers } from '../src/options.js'
 import { CALLBACK_KINDS, type CallbackEvent, type CallbackKind, isMessageKind } from '../src/schemas/kinds.js'
+import { isThenable, type MaybePromise } from '../src/thenable.js'
 
 export interface DispatchPluginOptions {
   handlers: CallbackHandlers
@@ -16,7 +17,7 @@ export interface Dispatcher {
    * when one throws, or FST_ERR_EASEMOB_HANDLER_TIMEOUT when they are not done within `budgetMs`
    * (default: the plugin's handlerTimeoutMs).
    */
-  dispatch: (event: CallbackEvent, context: CallbackContext, budgetMs?: number) => Promise<void>
+  dispatch: (event: CallbackEvent, context: CallbackContext, budgetMs?: number) => MaybePromise<void>
 }
 
 type Route = ReadonlyArray<{ name: string, handler: CallbackHandler<never> }>
@@ -28,13 +29,14 @@ function routeOf (handlers: CallbackHandlers, names: readonly string[]): Route {
   })
 }
 
-async function run (route: Route, event: CallbackEvent, context: CallbackContext): Promise<void> {
-  for (const { name, handler } of route) {
-    try {
-      await handler(event as never, context)
-    } catch (cause) {
-      throw new ERR_HANDLER_FAILED(name, { cause })
-    }
+/** The handlers from `from` on, after the one at `from - 1` answered `pending`. */
+async function runRest (route: Route, from: number, pending: PromiseLike<unknown>, event: CallbackEvent, context: CallbackContext): Promise<void> {
+  let i = from - 1
+  try {
+    await pending
+    for (i = from; i < route.length; i++) await route[i].handler(event as never, context)
+  } catch (cause) {
+    throw new ERR_HANDLER_FAILED(route[i].name, { cause })
   }
 }
 
@@ -79,10 +81,18 @@ const dispatch: FastifyPluginCallback<DispatchPluginOptions> = (fastify, options
   const unrecognisedMessage = routeOf(handlers, ['unknown', 'message', '*'])
 
   const dispatcher: Dispatcher = {
-    async dispatch (event, context, budgetMs = handlerTimeoutMs) {
+    // Synchronous while the handlers are; the budget's timer starts with the first that is not.
+    dispatch (event, context, budgetMs = handlerTimeoutMs) {
       const route = event.kind === 'unknown' && event.unrecognised.message ? unrecognisedMessage : table.get(event.kind) as Route
-      if (route.length === 0) return
-      await withinBudget(run(route, event, context), budgetMs, event, context)
+      for (let i = 0; i < route.length; i++) {
+        let result: unknown
+        try {
+          result = route[i].handler(event as never, context)
+        } catch (cause) {
+          throw new ERR_HANDLER_FAILED(route[i].name, { cause })
+        }
+        if (isThenable(result)) return withinBudget(runRest(route, i + 1, result, event, context), budgetMs, event, context)
+      }
     }
   }
   fastify.decorate(DISPATCHER, dispatcher)

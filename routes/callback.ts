@@ -5,6 +5,7 @@ import type { NormalisedOptions } from '../src/options.js'
 import { replayClaim } from '../src/replay-key.js'
 import type { CallbackEvent } from '../src/schemas/kinds.js'
 import { CallbackEnvelope, CallbackReply } from '../src/schemas/route.js'
+import { then, type MaybePromise, undoOnFailure } from '../src/thenable.js'
 import { startTrace } from '../src/trace.js'
 
 const OK: CallbackReply = { status: 'ok' }
@@ -41,26 +42,29 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
    * so that a handler's failure leaves nothing behind for Easemob's retry to trip on; what fails
    * after the handlers ran makes them run again on the retry (at least once). False: a duplicate.
    */
-  async function take (event: CallbackEvent, key: string, request: FastifyRequest): Promise<boolean> {
+  function take (event: CallbackEvent, key: string, request: FastifyRequest): MaybePromise<boolean> {
     if (!inline) {
-      const [kept, sent] = await Promise.all([(outbox as NonNullable<typeof outbox>).write(event, key, 'pending'), toSinks(event, key)])
-      return kept || (sinks.length > 0 && sent)
+      return Promise.all([(outbox as NonNullable<typeof outbox>).write(event, key, 'pending'), toSinks(event, key)])
+        .then(([kept, sent]) => kept || (sinks.length > 0 && sent))
     }
-    if (outbox !== undefined && !await outbox.write(event, key, 'delivered')) return false
-    try {
-      await dispatcher.dispatch(event, { log: request.log, attempt: 1, request })
+    const handle = (): MaybePromise<boolean> => undoOnFailure(
       // Every sink holding it already: another replica took it (the answer says so).
-      return sinks.length === 0 || await toSinks(event, key)
-    } catch (error) {
-      await outbox?.forget(key)
-      throw error
-    }
+      () => then(dispatcher.dispatch(event, { log: request.log, attempt: 1, request }), () => sinks.length === 0 || toSinks(event, key)),
+      () => outbox?.forget(key)
+    )
+    return outbox === undefined ? handle() : outbox.write(event, key, 'delivered').then(recorded => recorded && handle())
+  }
+
+  /** A stale callback: kept aside in the outbox (if any), and given to onStale only. */
+  function quarantine (event: CallbackEvent, key: string, request: FastifyRequest, why: 'stale' | 'future'): MaybePromise<boolean> {
+    const hand = (): MaybePromise<boolean> => then(onStale?.(event, request, why), () => true)
+    return outbox === undefined ? hand() : outbox.write(event, key, 'quarantined').then(kept => kept && hand())
   }
 
   fastify.post<{ Body: Body, Reply: CallbackReply }>('/', {
     bodyLimit: options.bodyLimit,
     schema: { body: CallbackEnvelope, response: { 200: CallbackReply } }
-  }, async function receiveCallback (request) {
+  }, function receiveCallback (request): MaybePromise<CallbackReply> {
     const body = request.body
     const { kind, unrecognised } = classify(body)
     const event = body as unknown as CallbackEvent
@@ -74,28 +78,17 @@ const callbackRoute: FastifyPluginCallback<NormalisedOptions> = (fastify, option
     // Stale callbacks are remembered too, so that one captured callback cannot flood onStale; apart
     // from fresh ones, so that a stale copy does not use up the callId of the real callback.
     const claim = replayClaim(body, offlineFanOutLimit, stale === undefined ? '' : 'stale\u0000')
-    if (!await replayStore.claim(claim.key, clock + memory, clock, claim.fanOut)) {
-      trace.outcome = 'duplicate'
-      return DUPLICATE
+    const answer = (taken: boolean): CallbackReply => {
+      trace.outcome = !taken ? 'duplicate' : stale ?? (inline ? 'dispatched' : 'stored')
+      return !taken ? DUPLICATE : stale === undefined ? OK : STALE
     }
-    try {
-      if (stale !== undefined) {
-        // Kept aside in the outbox (if any), and given to onStale only.
-        if (outbox !== undefined && !await outbox.write(event, claim.key, 'quarantined')) {
-          trace.outcome = 'duplicate'
-          return DUPLICATE
-        }
-        await onStale?.(event, request, stale)
-      } else if (!await take(event, claim.key, request)) {
-        trace.outcome = 'duplicate'
-        return DUPLICATE
-      }
-    } catch (error) {
-      await replayStore.release(claim.key, claim.fanOut)
-      throw error
-    }
-    trace.outcome = stale ?? (inline ? 'dispatched' : 'stored')
-    return stale === undefined ? OK : STALE
+    return then(replayStore.claim(claim.key, clock + memory, clock, claim.fanOut), fresh => {
+      if (!fresh) return answer(false)
+      return then(undoOnFailure(
+        () => stale === undefined ? take(event, claim.key, request) : quarantine(event, claim.key, request, stale),
+        () => replayStore.release(claim.key, claim.fanOut)
+      ), answer)
+    })
   })
   done()
 }

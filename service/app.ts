@@ -21,6 +21,8 @@ export function sinkHandlers (config: ServiceConfig): CallbackHandlers {
   if (config.sinks.includes('log')) steps.push(logSink)
   if (config.sinks.includes('http')) steps.push(forwarder({ url: config.forwardUrl, secret: config.forwardSecret, timeoutMs: config.forwardTimeoutMs }))
   if (steps.length === 0) return {}
+  // One step is handed over as it is: the log alone stays synchronous, as the callback path can.
+  if (steps.length === 1) return { '*': steps[0] }
   return { '*': async (event, context) => { for (const step of steps) await step(event, context) } }
 }
 
