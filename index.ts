@@ -9,7 +9,8 @@ import { callbackErrorHandler } from './src/error-handler.js'
 import { useJsonParser } from './src/json-parser.js'
 import { type EasemobCallbackOptions, normaliseOptions } from './src/options.js'
 import { CALLBACK_KINDS } from './src/schemas/kinds.js'
-import { logCallback, TRACE_DECORATOR } from './src/trace.js'
+import { CallbackMetrics } from './src/metrics.js'
+import { logCallback, TRACE_DECORATOR, traceOf } from './src/trace.js'
 import { typeboxValidatorCompiler } from './src/validator.js'
 
 /**
@@ -27,10 +28,13 @@ const easemobCallback: FastifyPluginAsync<EasemobCallbackOptions> = async (fasti
   fastify.setErrorHandler(callbackErrorHandler)
   useJsonParser(fastify)
   fastify.decorateRequest(TRACE_DECORATOR, null)
+  const metrics = config.metrics === undefined ? undefined : new CallbackMetrics(config.metrics)
   fastify.addHook('onResponse', (request, reply, done) => {
     logCallback(request, reply)
+    metrics?.observe(request, reply, traceOf(request))
     done()
   })
+  if (metrics !== undefined && config.outbox !== undefined) metrics.watch(config.outbox)
   const store = config.replayStore
   fastify.addHook('onClose', async () => {
     await store.close?.()
@@ -38,7 +42,11 @@ const easemobCallback: FastifyPluginAsync<EasemobCallbackOptions> = async (fasti
   })
 
   await fastify.register(signaturePlugin, { secrets: config.secrets, insecureSkipSignature: config.insecureSkipSignature })
-  await fastify.register(dispatchPlugin, { handlers: config.handlers, handlerTimeoutMs: config.handlerTimeoutMs })
+  await fastify.register(dispatchPlugin, {
+    handlers: config.handlers,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    onHandled: metrics === undefined ? undefined : (kind, seconds) => { metrics.handled(kind, seconds) }
+  })
   if (config.outbox !== undefined) await fastify.register(outboxPlugin, { outbox: config.outbox, closeTimeoutMs: config.handlerTimeoutMs })
   await fastify.register(callbackRoute, config)
   if (config.preSend !== undefined) await fastify.register(preSendRoute, config)
@@ -67,3 +75,4 @@ export { RedisStreamSink, type RedisStreamSinkOptions } from './src/sinks/redis-
 export { RedisSharedDecisions, type RedisSharedDecisionsOptions } from './src/pre-send/redis-decisions.js'
 export { JetStreamSink, type JetStreamSinkOptions } from './src/sinks/jetstream.js'
 export type { SharedDecisions } from './src/pre-send/shared-decisions.js'
+export type { MetricsOptions } from './src/metrics.js'

@@ -9,6 +9,8 @@ export interface DispatchPluginOptions {
   handlers: CallbackHandlers
   /** Time the handlers of one callback have inside Easemob's request, in ms. */
   handlerTimeoutMs: number
+  /** Told how long each callback's handlers took (metrics); absent: not measured. */
+  onHandled?: (kind: string, seconds: number) => void
 }
 
 export interface Dispatcher {
@@ -75,24 +77,40 @@ function withinBudget (work: Promise<void>, budgetMs: number, event: CallbackEve
  * with the dispatcher the routes use.
  */
 const dispatch: FastifyPluginCallback<DispatchPluginOptions> = (fastify, options, done) => {
-  const { handlers, handlerTimeoutMs } = options
+  const { handlers, handlerTimeoutMs, onHandled } = options
   const table = new Map<CallbackKind, Route>()
   for (const kind of CALLBACK_KINDS) table.set(kind, routeOf(handlers, isMessageKind(kind) ? [kind, 'message', '*'] : [kind, '*']))
   const unrecognisedMessage = routeOf(handlers, ['unknown', 'message', '*'])
 
-  const dispatcher: Dispatcher = {
-    // Synchronous while the handlers are; the budget's timer starts with the first that is not.
-    dispatch (event, context, budgetMs = handlerTimeoutMs) {
-      const route = event.kind === 'unknown' && event.unrecognised.message ? unrecognisedMessage : table.get(event.kind) as Route
-      for (let i = 0; i < route.length; i++) {
-        let result: unknown
-        try {
-          result = route[i].handler(event as never, context)
-        } catch (cause) {
-          throw new ERR_HANDLER_FAILED(route[i].name, { cause })
-        }
-        if (isThenable(result)) return withinBudget(runRest(route, i + 1, result, event, context), budgetMs, event, context)
+  // Synchronous while the handlers are; the budget's timer starts with the first that is not.
+  const run: Dispatcher['dispatch'] = (event, context, budgetMs = handlerTimeoutMs) => {
+    const route = event.kind === 'unknown' && event.unrecognised.message ? unrecognisedMessage : table.get(event.kind) as Route
+    for (let i = 0; i < route.length; i++) {
+      let result: unknown
+      try {
+        result = route[i].handler(event as never, context)
+      } catch (cause) {
+        throw new ERR_HANDLER_FAILED(route[i].name, { cause })
       }
+      if (isThenable(result)) return withinBudget(runRest(route, i + 1, result, event, context), budgetMs, event, context)
+    }
+  }
+  const dispatcher: Dispatcher = {
+    dispatch: onHandled === undefined ? run : (event, context, budgetMs) => {
+      const started = performance.now()
+      const took = (): void => { onHandled(event.kind, (performance.now() - started) / 1000) }
+      let result: MaybePromise<void>
+      try {
+        result = run(event, context, budgetMs)
+      } catch (error) {
+        took()
+        throw error
+      }
+      if (!isThenable(result)) {
+        took()
+        return result
+      }
+      return result.then(took, (error: unknown) => { took(); throw error })
     }
   }
   fastify.decorate(DISPATCHER, dispatcher)

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import { collectDefaultMetrics, Registry } from 'prom-client'
 import { join } from 'node:path'
 import easemobCallback, { type CallbackEvent, type CallbackHandler, type CallbackHandlers, Outbox } from '../index.js'
 import { loadRulesPolicy } from '../src/pre-send/rules/index.js'
@@ -61,7 +62,8 @@ export interface ServiceOptions {
 /**
  * Builds the standalone service: the plugin at `/` (and `/pre-send` with PRE_SEND_RULES), the
  * outbox, Redis and NATS as SINKS and REDIS_URL ask, `GET /healthz` (alive), `GET /readyz` (can
- * take callbacks), and with ADMIN_TOKEN the outbox's admin routes. A broken rules file, or an
+ * take callbacks), `GET /metrics` (unless METRICS=false), and with ADMIN_TOKEN the outbox's admin
+ * routes. A broken rules file, or an
  * outbox or JetStream that cannot be opened, throws here, so the service does not start.
  */
 export async function buildService (config: ServiceConfig, options: ServiceOptions = {}): Promise<FastifyInstance> {
@@ -93,6 +95,12 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
   }
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
   app.addHook('onClose', dependencies.close)
+  // Prometheus: the plugin's metrics and the process's own, at GET /metrics.
+  const registry = config.metrics ? new Registry() : undefined
+  if (registry !== undefined) {
+    collectDefaultMetrics({ register: registry })
+    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
+  }
   // Ready when every dependency can take a callback now; the answer names those that cannot.
   const probes = [...(outbox === undefined ? [] : [{ name: 'outbox', probe: () => outbox.probe() }]), ...dependencies.probes]
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
@@ -126,6 +134,7 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     replayStore: dependencies.replayStore,
     preSendShared: dependencies.preSendShared,
     sinks: dependencies.sinks,
+    metrics: registry === undefined ? undefined : { registry },
     // Only forwarding needs deliveries after the answer; the log is written in the request.
     outboxMode: config.sinks.includes('http') ? 'deliver' : 'record'
   })

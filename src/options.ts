@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { ERR_BAD_OPTION, ERR_NO_SECRET } from './errors.js'
 import { Outbox } from './outbox/outbox.js'
+import type { MetricsOptions } from './metrics.js'
 import type { SharedDecisions } from './pre-send/shared-decisions.js'
 import type { CallbackSink } from './sinks/types.js'
 import type { CallbackEvent, CallbackKind, MessageEvent } from './schemas/kinds.js'
@@ -105,6 +106,12 @@ export interface EasemobCallbackOptions {
    * holds it; one that fails or is late makes the answer 503. Closed with the app.
    */
   sinks?: readonly CallbackSink[]
+  /**
+   * Prometheus metrics (prom-client): callbacks by kind and outcome, answer and handler times,
+   * the outbox's backlog. Off by default, so that a host app's own metrics set-up is not touched;
+   * `true` registers into prom-client's global registry, `{ registry }` into the host's own.
+   */
+  metrics?: boolean | MetricsOptions
 }
 
 export interface NormalisedOptions {
@@ -127,6 +134,7 @@ export interface NormalisedOptions {
   outbox: Outbox | undefined
   outboxMode: 'deliver' | 'record'
   sinks: readonly CallbackSink[]
+  metrics: MetricsOptions | undefined
 }
 
 const HANDLER_KEYS = new Set<string>(['message', '*'])
@@ -215,6 +223,7 @@ export function normaliseOptions (options: EasemobCallbackOptions, kinds: readon
     preSendShared: options.preSendShared,
     outbox: options.outbox,
     outboxMode: options.outboxMode ?? 'deliver',
-    sinks: options.sinks ?? []
+    sinks: options.sinks ?? [],
+    metrics: options.metrics === true ? {} : options.metrics === false || options.metrics === undefined ? undefined : options.metrics
   }
 }

@@ -55,7 +55,8 @@ t.test('loadConfig: defaults', async t => {
     redisStream: 'easemob:callbacks',
     natsUrl: '',
     natsSubject: 'easemob.callbacks',
-    natsStream: 'EASEMOB_CALLBACKS'
+    natsStream: 'EASEMOB_CALLBACKS',
+    metrics: true
   })
 })
 
@@ -104,7 +105,8 @@ t.test('loadConfig: every variable is read', async t => {
     REDIS_STREAM: 'acme:easemob',
     NATS_URL: 'nats://a:4222, nats://b:4222',
     NATS_SUBJECT: 'acme.easemob',
-    NATS_STREAM: 'ACME_EASEMOB'
+    NATS_STREAM: 'ACME_EASEMOB',
+    METRICS: 'false'
   })
   t.same(config, {
     port: 9000,
@@ -145,7 +147,8 @@ t.test('loadConfig: every variable is read', async t => {
     redisStream: 'acme:easemob',
     natsUrl: 'nats://a:4222, nats://b:4222',
     natsSubject: 'acme.easemob',
-    natsStream: 'ACME_EASEMOB'
+    natsStream: 'ACME_EASEMOB',
+    metrics: false
   })
 })
 

@@ -101,6 +101,8 @@ export class Delivery {
   #pruneTimer: NodeJS.Timeout | undefined
   #tokens: number
   #tokensAt: number
+  /** Failed attempts so far: retried later, and given up (dead letters). */
+  readonly failures = { retried: 0, dead: 0 }
 
   constructor (
     readonly outbox: OutboxClient,
@@ -331,9 +333,11 @@ export class Delivery {
     const reason = describe(error)
     const fields = { callId: pending.callId, kind: pending.kind, attempt, error: reason }
     if (attempt >= maxAttempts || now - pending.receivedAt >= maxAgeMs) {
+      this.failures.dead++
       this.log.error(fields, 'outbox delivery failed for good: dead-lettered')
       return { id: pending.id, delivered: false, error: reason, nextAttemptAt: null }
     }
+    this.failures.retried++
     const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (attempt - 1))
     const delay = Math.min(retryMaxMs, retryAfterOf(error) ?? backoff / 2 + this.clock.random() * backoff / 2)
     this.log.warn({ ...fields, retryInMs: Math.round(delay) }, 'outbox delivery failed; will retry')

@@ -159,6 +159,11 @@ export class Outbox {
     return this.#worker
   }
 
+  /** Failed delivery attempts so far: retried later, and given up (dead letters). */
+  get failures (): { retried: number, dead: number } {
+    return this.#worker?.failures ?? { retried: 0, dead: 0 }
+  }
+
   /** Throws when the outbox cannot be written: what a readiness check asks. */
   async probe (): Promise<void> {
     await this.client.probe(this.now())
