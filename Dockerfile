@@ -27,8 +27,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 
 COPY package.json package-lock.json ./
 # Node's own headers, where the official image has them, so that node-gyp needs no download.
+# better-sqlite3 is optional for the package, not for the service: fail here, not at the first start.
 RUN if [ -f /usr/local/include/node/node.h ]; then export npm_config_nodedir=/usr/local; fi \
- && npm ci --no-audit --no-fund
+ && npm ci --no-audit --no-fund \
+ && node -e "require('better-sqlite3')"
 
 COPY tsconfig.json tsconfig.build.json index.ts ./
 COPY src ./src
