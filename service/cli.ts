@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { OutboxDatabase, ROW_STATES, type RowState, type StoredRow } from '../src/outbox/database.js'
 
 const USAGE = `usage: easemob-callback outbox <command> [options]
-       easemob-callback send [NAME|KIND|all ...] [options]   (see easemob-callback send --help)
+       easemob-callback send [NAME|KIND|all|pre-send ...] [--file F ...] [options]   (see easemob-callback send --help)
 
 Outbox commands (the file is DATA_DIR/outbox.db; DATA_DIR defaults to ./data):
   counts                       callbacks by state: pending, delivered, dead, quarantined
