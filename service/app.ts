@@ -8,6 +8,7 @@ import type { ServiceConfig } from './config.js'
 import { connectDependencies } from './dependencies.js'
 import { forwarder } from './forwarder.js'
 import { loggerOptions } from './logger.js'
+import openapi from './openapi.js'
 
 const HOUR = 3_600_000
 
@@ -62,7 +63,7 @@ export interface ServiceOptions {
 /**
  * Builds the standalone service: the plugin at `/` (and `/pre-send` with PRE_SEND_RULES), the
  * outbox, Redis and NATS as SINKS and REDIS_URL ask, `GET /healthz` (alive), `GET /readyz` (can
- * take callbacks), `GET /metrics` (unless METRICS=false), and with ADMIN_TOKEN the outbox's admin
+ * take callbacks), `GET /metrics` (unless METRICS=false), `GET /openapi.json` (unless OPENAPI=false), and with ADMIN_TOKEN the outbox's admin
  * routes. A broken rules file, or an
  * outbox or JetStream that cannot be opened, throws here, so the service does not start.
  */
@@ -115,6 +116,8 @@ export async function buildService (config: ServiceConfig, options: ServiceOptio
     return Object.keys(down).length === 0 ? { status: 'ready' } : await reply.code(503).send({ status: 'not ready', ...down })
   })
   if (outbox !== undefined && config.adminToken !== '') await app.register(admin, { prefix: '/admin', outbox, token: config.adminToken })
+  // Before the plugin, so that it sees the plugin's routes: GET /openapi.json.
+  if (config.openapi) await app.register(openapi)
   await app.register(easemobCallback, {
     secrets: config.secrets,
     insecureSkipSignature: config.insecureSkipSignature,

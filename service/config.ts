@@ -51,7 +51,8 @@ export const ServiceConfig = Type.Object({
   natsUrl: Type.String(),
   natsSubject: Type.String({ pattern: '^[^\\s*>.]+(\\.[^\\s*>.]+)*$' }),
   natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]+$' }),
-  metrics: Type.Boolean()
+  metrics: Type.Boolean(),
+  openapi: Type.Boolean()
 })
 
 export type ServiceConfig = Static<typeof ServiceConfig>
@@ -99,7 +100,8 @@ export const ENVIRONMENT: ReadonlyArray<readonly [string, Key, string, string]> 
   ['NATS_URL', 'natsUrl', '', 'nats://host:port (or tls://), comma-separated for a cluster'],
   ['NATS_SUBJECT', 'natsSubject', 'easemob.callbacks', 'a subject prefix: dot-separated tokens without spaces or wildcards'],
   ['NATS_STREAM', 'natsStream', 'EASEMOB_CALLBACKS', 'a stream name: letters, digits, - and _'],
-  ['METRICS', 'metrics', 'true', '"true" or "false"']
+  ['METRICS', 'metrics', 'true', '"true" or "false"'],
+  ['OPENAPI', 'openapi', 'true', '"true" or "false"']
 ]
 
 /** Earlier spellings still read, with a warning: old name, current name. */
@@ -128,7 +130,7 @@ function list (text: string): string[] {
 function parseValue (key: Key, text: string): unknown {
   if (key === 'secrets') return list(text)
   if (key === 'sinks') return [...new Set(list(text))]
-  if (key === 'insecureSkipSignature' || key === 'metrics') return text === 'true' ? true : text === 'false' ? false : text
+  if (key === 'insecureSkipSignature' || key === 'metrics' || key === 'openapi') return text === 'true' ? true : text === 'false' ? false : text
   if (TEXT_KEYS.has(key)) return text
   return /^\s*\d+\s*$/.test(text) ? Number(text) : text
 }

@@ -56,7 +56,8 @@ t.test('loadConfig: defaults', async t => {
     natsUrl: '',
     natsSubject: 'easemob.callbacks',
     natsStream: 'EASEMOB_CALLBACKS',
-    metrics: true
+    metrics: true,
+    openapi: true
   })
 })
 
@@ -106,7 +107,8 @@ t.test('loadConfig: every variable is read', async t => {
     NATS_URL: 'nats://a:4222, nats://b:4222',
     NATS_SUBJECT: 'acme.easemob',
     NATS_STREAM: 'ACME_EASEMOB',
-    METRICS: 'false'
+    METRICS: 'false',
+    OPENAPI: 'false'
   })
   t.same(config, {
     port: 9000,
@@ -148,7 +150,8 @@ t.test('loadConfig: every variable is read', async t => {
     natsUrl: 'nats://a:4222, nats://b:4222',
     natsSubject: 'acme.easemob',
     natsStream: 'ACME_EASEMOB',
-    metrics: false
+    metrics: false,
+    openapi: false
   })
 })
 
