@@ -76,3 +76,4 @@ export { RedisSharedDecisions, type RedisSharedDecisionsOptions } from './src/pr
 export { JetStreamSink, type JetStreamSinkOptions } from './src/sinks/jetstream.js'
 export type { SharedDecisions } from './src/pre-send/shared-decisions.js'
 export type { MetricsOptions } from './src/metrics.js'
+export { loadRulesPolicy, compileRulesText, RulesFileError, type RulesPolicy } from './src/pre-send/rules/index.js'
