@@ -19,14 +19,8 @@ export interface NewRow {
   state: 'pending' | 'delivered' | 'quarantined'
 }
 
-export interface StoredRow {
+export interface StoredRow extends Omit<NewRow, 'state'> {
   id: number
-  key: string
-  callId: string
-  kind: string
-  conversation: string | null
-  body: string
-  receivedAt: number
   state: RowState
   attempts: number
   nextAttemptAt: number | null
