@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import { Webhook } from 'standardwebhooks'
 import type { CallbackHandler } from '../index.js'
 import type { CallbackEvent } from '../src/schemas/kinds.js'
-import { replayClaim } from '../src/replay-key.js'
+import { replayClaim, replayKeyDigest } from '../src/replay-key.js'
 
 export interface ForwarderOptions {
   url: string
@@ -25,8 +24,7 @@ export function retryAfterMs (header: string | null, now = Date.now()): number |
  * from the replay key (the callId, and the recipient for a `chat_offline` copy).
  */
 export function webhookId (event: CallbackEvent): string {
-  const { key } = replayClaim(event, Number.POSITIVE_INFINITY)
-  return `msg_${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`
+  return `msg_${replayKeyDigest(replayClaim(event, Number.POSITIVE_INFINITY).key).slice(0, 32)}`
 }
 
 /**

@@ -80,12 +80,3 @@ export function redisScript (redis: Redis, name: string, lua: string): RedisScri
   return (keys, args) => command.call(redis, keys.length, ...keys, ...args)
 }
 
-/**
- * Settles as `work` does, or rejects with `late()` after `ms`, for clients built without a command
- * timeout. A command that is late may still run: each caller decides what that means for it.
- */
-export function settleWithin<T> (work: Promise<T>, ms: number, late: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(late()), ms) })
-  return Promise.race([work, deadline]).finally(() => { clearTimeout(timer) })
-}

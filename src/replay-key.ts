@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { FanOut } from './store/types.js'
 
 /**
@@ -29,4 +30,12 @@ export function replayClaim (body: Keyed, fanOutLimit: number, scope = ''): Repl
   const callId = scope + body.callId
   if (eventType !== 'chat_offline' || typeof to !== 'string' || !USER_ID.test(to)) return { key: callId }
   return { key: `${callId}\u0000${to.toLowerCase()}`, fanOut: { group: callId, limit: fanOutLimit } }
+}
+
+/**
+ * A replay key as a short, header-safe text (keys may hold `\u0000` and any Unicode): the same
+ * for every copy of one callback, so that a backend or a stream can drop the copies.
+ */
+export function replayKeyDigest (key: string): string {
+  return createHash('sha256').update(key).digest('base64url')
 }

@@ -25,3 +25,13 @@ export function undoOnFailure<T> (work: () => MaybePromise<T>, undo: () => Maybe
   }
   return isThenable(result) ? (result as Promise<T>).catch(fail) : result
 }
+
+/**
+ * Settles as `work` does, or rejects with `late()` after `ms`. Work that is late may still finish:
+ * each caller decides what that means for it.
+ */
+export function settleWithin<T> (work: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(late()), ms) })
+  return Promise.race([work, deadline]).finally(() => { clearTimeout(timer) })
+}

@@ -115,10 +115,6 @@ export class Delivery {
     this.#tokensAt = clock.now()
   }
 
-  get inFlight (): number {
-    return this.#unsettled.size
-  }
-
   /** Starts delivering, and keeps looking for due rows and pruning until stop(). */
   start (): void {
     this.#started = true

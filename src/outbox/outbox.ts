@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { ERR_BAD_OPTION, ERR_OUTBOX_WRITE_FAILED, ERR_OUTBOX_WRITE_TIMEOUT } from '../errors.js'
 import type { CallbackEvent } from '../schemas/kinds.js'
+import { settleWithin } from '../thenable.js'
 import { OutboxClient } from './client.js'
 import { conversationOf } from './conversation.js'
 import type { NewRow, RowState, StoredRow } from './database.js'
@@ -111,7 +112,6 @@ export class Outbox {
    * (their handlers run elsewhere); `quarantined` (stale) ones are kept aside.
    */
   async write (event: CallbackEvent, key: string, state: NewRow['state']): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined
     const row = {
       key,
       callId: event.callId,
@@ -129,15 +129,10 @@ export class Outbox {
       return id
     })
     try {
-      const id = await Promise.race([written, new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new ERR_OUTBOX_WRITE_TIMEOUT(this.writeTimeoutMs)), this.writeTimeoutMs)
-      })])
-      return id !== null
+      return await settleWithin(written, this.writeTimeoutMs, () => new ERR_OUTBOX_WRITE_TIMEOUT(this.writeTimeoutMs)) !== null
     } catch (error) {
       if ((error as { code?: string }).code === 'FST_ERR_EASEMOB_OUTBOX_WRITE_TIMEOUT') throw error
       throw new ERR_OUTBOX_WRITE_FAILED({ cause: error })
-    } finally {
-      clearTimeout(timer)
     }
   }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import {
   DiscardPolicy,
   JetStreamApiCodes,
@@ -12,6 +11,7 @@ import {
 } from '@nats-io/jetstream'
 import { connect, errors, nanos, type NatsConnection, type NodeConnectionOptions, type Status } from '@nats-io/transport-node'
 import { ERR_BAD_OPTION, ERR_SINK_FAILED, ERR_SINK_TIMEOUT } from '../errors.js'
+import { replayKeyDigest } from '../replay-key.js'
 import type { CallbackEvent } from '../schemas/kinds.js'
 import type { CallbackSink } from './types.js'
 
@@ -94,7 +94,7 @@ export function connectionOptionsOf (servers: string | readonly string[]): NodeC
 
 /** A message id safe in a header whatever the key holds (`\u0000`, any Unicode), the same for every copy. */
 export function messageIdOf (key: string): string {
-  return createHash('sha256').update(key).digest('base64url')
+  return replayKeyDigest(key)
 }
 
 function failureOf (error: unknown, timeoutMs: number): Error {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import { ERR_SINK_FAILED, ERR_SINK_TIMEOUT } from '../errors.js'
-import { closeRedisClient, type RedisScript, redisScript, settleWithin } from '../redis-client.js'
+import { closeRedisClient, type RedisScript, redisScript } from '../redis-client.js'
+import { settleWithin } from '../thenable.js'
 import type { CallbackEvent } from '../schemas/kinds.js'
 import type { CallbackSink } from './types.js'
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { ERR_REPLAY_STORE_FAILED } from '../errors.js'
-import { closeRedisClient, type RedisScript, redisScript, settleWithin } from '../redis-client.js'
+import { closeRedisClient, type RedisScript, redisScript } from '../redis-client.js'
+import { settleWithin } from '../thenable.js'
 import type { FanOut, ReplayStore } from './types.js'
 
 /**
